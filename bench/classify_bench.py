@@ -1,0 +1,103 @@
+"""Throughput of `suara classify` on one core (a benchmark, not a test).
+
+Generates N realistic feedback lines from the corpus texts, varied so that hardly any two are
+identical (village names, RT/RW numbers, greetings, typos, two reports joined), runs
+`suara classify` as a subprocess pinned to CPU 0 (`taskset -c 0`) and prints
+{"lines": .., "seconds": .., "lines_per_s": ..}. The time includes process start-up and
+model loading, as a user of the command would see it.
+
+    .venv/bin/python bench/classify_bench.py [--lines 20000] [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.categorization import corpus  # noqa: E402
+from services.categorization.classifier import DEFAULT_MODEL_PATH  # noqa: E402
+
+VILLAGES = (
+    "Kuripan Medono Pasirsari Kraton Podosugih Tirto Degayu Bandengan Kergon Poncol Sapuro "
+    "Buaran Krapyak Klego Jenggot Banyurip Landungsari Kradenan Setono Sugihwaras Noyontaan"
+).split()
+OPENERS = ("", "", "", "Pak, ", "min ", "Assalamualaikum, ", "Selamat pagi, ", "lapor, ", "Bu, ")
+CLOSERS = ("", "", "", " mohon ditindaklanjuti", " trims", " tolong ya", " 🙏", "!!", " pak")
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    if len(text) < 10 or rng.random() < 0.6:
+        return text
+    i = rng.randrange(1, len(text) - 1)
+    return text[:i] + text[i] * 2 + text[i + 1 :] if rng.random() < 0.5 else text[:i] + text[i + 1 :]
+
+
+def generate(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    texts = [record.text for record in corpus.load()]
+    lines = []
+    for _ in range(n):
+        text = rng.choice(texts)
+        if rng.random() < 0.2:
+            text = f"{text} {rng.choice(texts)}"
+        text = _typo(text, rng)
+        place = f" (RT {rng.randint(1, 12):02d}/RW {rng.randint(1, 9):02d} {rng.choice(VILLAGES)})"
+        text = f"{rng.choice(OPENERS)}{text}{rng.choice(CLOSERS)}{place}"
+        lines.append(json.dumps({"text": text}, ensure_ascii=False))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=20_000)
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
+    args = parser.parse_args(argv)
+
+    model = Path(args.model)
+    if not model.exists():
+        print(f"building {model} first (not timed)", file=sys.stderr)
+        subprocess.run(
+            [sys.executable, "-m", "services.categorization.cli", "train", "--output", str(model)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    lines = generate(args.lines)
+    unique = len(set(lines))
+    command = [sys.executable, "-m", "services.categorization.cli", "classify", "--model", str(model)]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with source.open("rb") as stdin, target.open("wb") as stdout:
+            started = time.perf_counter()
+            subprocess.run(command, cwd=ROOT, stdin=stdin, stdout=stdout, check=True)
+            seconds = time.perf_counter() - started
+        answers = target.read_text(encoding="utf-8").splitlines()
+    errors = sum(1 for answer in answers if "error" in json.loads(answer))
+    if len(answers) != len(lines) or errors:
+        print(f"bad output: {len(answers)} lines for {len(lines)}, {errors} errors", file=sys.stderr)
+        return 1
+    result = {
+        "lines": len(lines),
+        "unique_lines": unique,
+        "seconds": round(seconds, 3),
+        "lines_per_s": round(len(lines) / seconds),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

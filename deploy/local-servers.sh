@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Installs (when missing) and starts, on 127.0.0.1 only, the two servers Suara needs
+# when no Docker engine runs: RabbitMQ (Debian's rabbitmq-server) and FerretDB v1.24.2
+# (the MongoDB-compatible stand-in, SQLite backend). Idempotent: a second `start` finds
+# the running servers and returns at once.
+#
+#   deploy/local-servers.sh start|stop|status|install
+#
+# Data and logs live under $SUARA_VAR (default: <repo>/var, git-ignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VAR="${SUARA_VAR:-$ROOT/var}"
+FERRETDB_VERSION="v1.24.2"
+FERRETDB_BIN="${SUARA_FERRETDB_BIN:-$VAR/bin/ferretdb}"
+MONGO_PORT="${SUARA_MONGO_PORT:-27017}"
+AMQP_PORT="${SUARA_AMQP_PORT:-5672}"
+RABBIT_DIR="$VAR/rabbitmq"
+FERRET_DIR="$VAR/ferretdb"
+
+say() { printf '[local-servers] %s\n' "$*" >&2; }
+die() { printf '[local-servers] ERROR: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # name port pidfile seconds
+    local name=$1 port=$2 pidfile=$3 deadline=$((SECONDS + $4))
+    until port_open "$port"; do
+        if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            die "$name exited while starting; see its log under $VAR/log/"
+        fi
+        [ $SECONDS -lt $deadline ] || die "$name did not answer on 127.0.0.1:$port within $4 s"
+        sleep 0.3
+    done
+}
+
+# ---------------------------------------------------------------- install
+install_rabbitmq() {
+    command -v rabbitmq-server >/dev/null 2>&1 && return 0
+    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && return 0
+    say "rabbitmq-server is missing: installing Debian's package"
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 \
+            || die "rabbitmq-server is not installed and this user is not root. Fix: run 'sudo apt-get install -y rabbitmq-server' and try again."
+        SUDO=sudo
+    else
+        SUDO=
+    fi
+    command -v apt-get >/dev/null 2>&1 \
+        || die "rabbitmq-server is not installed and apt-get is missing. Fix: install RabbitMQ 3.x by hand, or use 'make up' (docker compose)."
+    # The Debian package starts the server through its init scripts when it can;
+    # policy-rc.d stops that so only this script starts it, bound to 127.0.0.1.
+    local policy=/usr/sbin/policy-rc.d created_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod +x "$policy"
+        created_policy=1
+    fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null \
+        || { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+             && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null; } \
+        || die "apt-get could not install rabbitmq-server. Fix: run 'apt-get update && apt-get install -y rabbitmq-server' and read its error."
+    [ -n "$created_policy" ] && $SUDO rm -f "$policy"
+    # the package may have started a default node anyway: stop it, ours runs from $VAR
+    $SUDO pkill -f 'beam.*rabbit' 2>/dev/null || true
+    $SUDO pkill -x epmd 2>/dev/null || true
+}
+
+install_ferretdb() {
+    [ -x "$FERRETDB_BIN" ] && return 0
+    command -v go >/dev/null 2>&1 \
+        || die "FerretDB is missing and Go is not installed. Fix: install Go >= 1.22 (https://go.dev/doc/install) or put a ferretdb $FERRETDB_VERSION binary at $FERRETDB_BIN (SUARA_FERRETDB_BIN)."
+    say "FerretDB $FERRETDB_VERSION is missing: building it with Go (about a minute)"
+    mkdir -p "$VAR/bin" "$VAR/build"
+    go install "github.com/FerretDB/FerretDB/cmd/ferretdb@$FERRETDB_VERSION" \
+        || die "'go install github.com/FerretDB/FerretDB/cmd/ferretdb@$FERRETDB_VERSION' failed (see above). Fix: check that the Go module proxy is reachable (GOPROXY)."
+    # A binary built by `go install mod@version` panics at start: the module ships
+    # without build/version/version.txt. Rebuild the same downloaded source with it.
+    local src
+    src="$(go env GOMODCACHE)/github.com/!ferret!d!b/!ferret!d!b@$FERRETDB_VERSION"
+    [ -d "$src" ] || die "FerretDB source not found in the Go module cache at $src"
+    rm -rf "$VAR/build/ferretdb"
+    cp -r "$src" "$VAR/build/ferretdb"
+    chmod -R u+w "$VAR/build/ferretdb"
+    echo "$FERRETDB_VERSION" >"$VAR/build/ferretdb/build/version/version.txt"
+    (cd "$VAR/build/ferretdb" && go build -o "$FERRETDB_BIN" ./cmd/ferretdb) \
+        || die "building FerretDB from $VAR/build/ferretdb failed (see above)"
+    rm -rf "$VAR/build/ferretdb"
+    "$FERRETDB_BIN" --version | head -1 >&2
+}
+
+# ---------------------------------------------------------------- start
+rabbit_env() {
+    export RABBITMQ_NODENAME="suara@localhost"
+    export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    export RABBITMQ_NODE_PORT="$AMQP_PORT"
+    export RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000))
+    export ERL_EPMD_ADDRESS=127.0.0.1
+    export RABBITMQ_MNESIA_BASE="$RABBIT_DIR/mnesia"
+    export RABBITMQ_LOG_BASE="$VAR/log/rabbitmq"
+    export RABBITMQ_PID_FILE="$RABBIT_DIR/rabbitmq.pid"
+    export RABBITMQ_ENABLED_PLUGINS_FILE="$RABBIT_DIR/enabled_plugins"
+    export RABBITMQ_CONFIG_FILE="$RABBIT_DIR/rabbitmq"
+    export PATH="/usr/lib/rabbitmq/bin:$PATH:/usr/sbin"  # the real scripts, not the wrapper that su-s to user rabbitmq
+}
+
+start_rabbitmq() {
+    rabbit_env
+    if port_open "$AMQP_PORT"; then
+        say "RabbitMQ already answers on 127.0.0.1:$AMQP_PORT"
+        return 0
+    fi
+    mkdir -p "$RABBIT_DIR" "$VAR/log/rabbitmq"
+    [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+    # loopback only; let the guest user log in (it can only from loopback anyway)
+    cat >"$RABBIT_DIR/rabbitmq.conf" <<EOF
+listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
+loopback_users = none
+disk_free_limit.absolute = 50MB
+EOF
+    say "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (data: $RABBIT_DIR)"
+    setsid rabbitmq-server >>"$VAR/log/rabbitmq/console.log" 2>&1 </dev/null &
+    echo $! >"$RABBIT_DIR/launcher.pid"
+    wait_port RabbitMQ "$AMQP_PORT" "$RABBIT_DIR/launcher.pid" 120
+    rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 || true
+    say "RabbitMQ is up"
+}
+
+start_ferretdb() {
+    if port_open "$MONGO_PORT"; then
+        say "FerretDB (MongoDB wire protocol) already answers on 127.0.0.1:$MONGO_PORT"
+        return 0
+    fi
+    mkdir -p "$FERRET_DIR/data" "$VAR/log"
+    say "starting FerretDB on 127.0.0.1:$MONGO_PORT (data: $FERRET_DIR)"
+    # telemetry off: nothing outside this machine can be reached, and none is wanted
+    setsid "$FERRETDB_BIN" \
+        --handler=sqlite --sqlite-url="file:$FERRET_DIR/data/" \
+        --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$FERRET_DIR" \
+        --debug-addr=- --telemetry=disable --log-level=warn \
+        >>"$VAR/log/ferretdb.log" 2>&1 </dev/null &
+    echo $! >"$FERRET_DIR/ferretdb.pid"
+    wait_port FerretDB "$MONGO_PORT" "$FERRET_DIR/ferretdb.pid" 60
+    say "FerretDB is up"
+}
+
+# ---------------------------------------------------------------- stop
+stop_rabbitmq() {
+    rabbit_env
+    if port_open "$AMQP_PORT"; then
+        say "stopping RabbitMQ"
+        rabbitmqctl -q stop >/dev/null 2>&1 || true
+    fi
+    if [ -f "$RABBIT_DIR/launcher.pid" ]; then
+        kill "$(cat "$RABBIT_DIR/launcher.pid")" 2>/dev/null || true
+        rm -f "$RABBIT_DIR/launcher.pid"
+    fi
+    local deadline=$((SECONDS + 30))
+    while port_open "$AMQP_PORT" && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
+}
+
+stop_ferretdb() {
+    local pidfile="$FERRET_DIR/ferretdb.pid"
+    if [ -f "$pidfile" ]; then
+        say "stopping FerretDB"
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+        local deadline=$((SECONDS + 20))
+        while kill -0 "$(cat "$pidfile")" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+        rm -f "$pidfile"
+    fi
+}
+
+status() {
+    port_open "$AMQP_PORT" && say "RabbitMQ: up on 127.0.0.1:$AMQP_PORT" || say "RabbitMQ: down"
+    port_open "$MONGO_PORT" && say "FerretDB: up on 127.0.0.1:$MONGO_PORT" || say "FerretDB: down"
+}
+
+case "${1:-start}" in
+    install) install_rabbitmq; install_ferretdb ;;
+    start) install_rabbitmq; install_ferretdb; start_rabbitmq; start_ferretdb ;;
+    stop) stop_ferretdb; stop_rabbitmq ;;
+    restart-rabbitmq) stop_rabbitmq; start_rabbitmq ;;
+    restart-ferretdb) stop_ferretdb; start_ferretdb ;;
+    status) status ;;
+    *) die "usage: $0 start|stop|status|install|restart-rabbitmq|restart-ferretdb" ;;
+esac

@@ -1,0 +1,134 @@
+"""From a triage decision to the stored assignment and its events (pure).
+
+A feedback's assignment has a ``revision``: 1 for the automatic decision, +1 for each staff
+correction; consumers apply only newer revisions, so order and repetition do not matter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.categorization.triage import Decision
+from shared import outbox
+from shared.events import now_iso
+
+SERVICE = "categorization"
+
+
+def _categorized(feedback_id: str, doc: dict, correlation_id: str) -> dict:
+    return outbox.entry(
+        SERVICE,
+        "feedback.categorized",
+        {
+            "feedback_id": feedback_id,
+            "category": doc["category"],
+            "department": doc["department"],
+            "confidence": round(float(doc["confidence"]), 4),
+            "priority": doc["priority"],
+            "method": doc["method"],
+            "model_version": doc.get("model_version"),
+            "needs_review": doc["needs_review"],
+            "language": doc.get("language"),
+            "revision": doc["revision"],
+            "categorized_at": now_iso(),
+        },
+        subject=feedback_id,
+        correlation_id=correlation_id,
+    )
+
+
+def new_assignment(
+    feedback_id: str,
+    text: str,
+    decision: Decision,
+    *,
+    correlation_id: str | None,
+    category_hint: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """The ``decisions`` document for a new feedback, its events staged inside it."""
+    now = now or datetime.now(UTC)
+    correlation_id = correlation_id or feedback_id
+    doc = {
+        "_id": feedback_id,
+        "text": text,
+        "category": decision.category,
+        "department": decision.department,
+        "confidence": decision.confidence,
+        "alternatives": decision.alternatives,
+        "priority": decision.priority,
+        "urgency_reasons": decision.urgency_reasons,
+        "language": decision.language,
+        "method": decision.method,
+        "model_version": decision.model_version,
+        "needs_review": decision.needs_review,
+        "category_hint": category_hint,
+        "revision": 1,
+        "correlation_id": correlation_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    entries = [_categorized(feedback_id, doc, correlation_id)]
+    if decision.priority == "urgent":
+        entries.append(
+            outbox.entry(
+                SERVICE,
+                "feedback.urgent",
+                {
+                    "feedback_id": feedback_id,
+                    "category": decision.category,
+                    "department": decision.department,
+                    "reasons": decision.urgency_reasons,
+                    "flagged_at": now_iso(),
+                },
+                subject=feedback_id,
+                correlation_id=correlation_id,
+            )
+        )
+    doc.update(outbox.staged(entries, now))
+    return doc
+
+
+def correction(
+    current: dict, category: str, department: str, *, client: str, now: datetime | None = None
+) -> dict:
+    """The update that records a staff correction and stages ``feedback.categorized``."""
+    now = now or datetime.now(UTC)
+    corrected = {
+        "category": category,
+        "department": department,
+        "confidence": 1.0,
+        "method": "manual",
+        "needs_review": False,
+        "revision": current["revision"] + 1,
+        "corrected_by": client,
+        "updated_at": now,
+    }
+    entry = _categorized(current["_id"], {**current, **corrected}, current["correlation_id"])
+    return {"$set": {**corrected, "outbox_at": now}, "$push": {"outbox": entry}}
+
+
+def review_item(doc: dict) -> dict:
+    return {
+        "feedback_id": doc["_id"],
+        "text": doc["text"],
+        "category": doc["category"],
+        "department": doc["department"],
+        "confidence": round(float(doc["confidence"]), 4),
+        "alternatives": doc.get("alternatives", []),
+        "priority": doc["priority"],
+        "model_version": doc.get("model_version"),
+        "received_at": doc["created_at"],
+    }
+
+
+def classify_answer(decision: Decision) -> dict:
+    return {
+        "category": decision.category,
+        "confidence": round(float(decision.confidence), 4),
+        "department": decision.department,
+        "priority": decision.priority,
+        "language": decision.language,
+        "alternatives": decision.alternatives[:3],
+        "model_version": decision.model_version,
+    }

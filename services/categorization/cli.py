@@ -1,0 +1,244 @@
+"""`suara`: classify JSON lines, evaluate and train the category model, without broker or DB.
+
+    suara classify < in.jsonl > out.jsonl     # {"text": ...} -> {"category", "confidence", ...}
+    suara eval [FILE.jsonl]                   # default: the corpus held-out split
+    suara train [--output PATH] [--extra FILE.jsonl] [--mongo-uri URI]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from services.categorization import corpus, triage
+from services.categorization.classifier import DEFAULT_MODEL_PATH, Model, train
+from services.categorization.evaluation import Report, evaluate, format_report
+
+MONGO_URI_ENV = "SUARA_MONGO_URI"
+MODEL_PATH_ENV = "SUARA_MODEL_PATH"
+BATCH_SIZE = 2000
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def train_model(
+    extra_examples: Iterable[tuple[str, str]] = (),
+    *,
+    seed: int = 0,
+    corpus_dir: Path | str | None = None,
+) -> tuple[Model, Report]:
+    """Train on the corpus train split plus `extra_examples` (e.g. staff corrections) and
+    evaluate on the held-out split. The report is also stored in `model.metrics`.
+
+    Extra examples identical (after normalisation) to a held-out line are left out, so the
+    held-out figures stay honest.
+    """
+    heldout = corpus.heldout_examples(corpus_dir)
+    heldout_keys = {corpus.dedupe_key(text) for text, _ in heldout}
+    extras = [(t, c) for t, c in extra_examples if corpus.dedupe_key(t) not in heldout_keys]
+    started = time.perf_counter()
+    model = train([*corpus.train_examples(corpus_dir), *extras], seed=seed)
+    training_seconds = time.perf_counter() - started
+    report = evaluate(model, heldout)
+    model.metrics = {
+        **report.as_dict(),
+        "split": "heldout",
+        "extra_examples": len(extras),
+        "training_seconds": round(training_seconds, 2),
+    }
+    return model, report
+
+
+def load_model(path: Path | str | None = None) -> Model:
+    """The model file at `path` (default: $SUARA_MODEL_PATH or DEFAULT_MODEL_PATH); when it is
+    missing, a model trained in memory on the corpus train split."""
+    path = Path(path or os.environ.get(MODEL_PATH_ENV) or DEFAULT_MODEL_PATH)
+    if path.exists():
+        return Model.load(path)
+    _log(f"suara: no model file at {path}; training one in memory (run `suara train` to keep it)")
+    return train(corpus.train_examples())
+
+
+# classify
+
+
+def _parse(line: bytes | str) -> tuple[str | None, Any, str | None]:
+    """(text, id, error) of one input line."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:  # also invalid UTF-8
+        return None, None, f"invalid JSON: {exc}"
+    if not isinstance(data, dict):
+        return None, None, "expected a JSON object with a text field"
+    text = data.get("text")
+    if text is None:
+        return None, data.get("id"), "missing text"
+    try:
+        return triage.validate_text(text), data.get("id"), None
+    except triage.InvalidText as exc:
+        return None, data.get("id"), str(exc)
+
+
+def _batches(stream: IO[Any], size: int) -> Iterator[list[bytes | str]]:
+    batch: list[bytes | str] = []
+    for line in stream:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def classify_lines(lines: Sequence[bytes | str], model: Model) -> list[str]:
+    """One output JSON line (without newline) per input line, in order."""
+    parsed = [_parse(line) for line in lines]
+    valid = [i for i, (text, _, _) in enumerate(parsed) if text is not None]
+    decisions = triage.decide_many([parsed[i][0] for i in valid], model)  # type: ignore[misc]
+    by_index = dict(zip(valid, decisions, strict=True))
+    out: list[str] = []
+    for i, (_, item_id, error) in enumerate(parsed):
+        decision = by_index.get(i)
+        if decision is None:
+            answer: dict[str, Any] = {"error": error}
+        else:
+            answer = {
+                "category": decision.category,
+                "confidence": decision.confidence,
+                "priority": decision.priority,
+                "language": decision.language,
+            }
+        if item_id is not None:
+            answer = {"id": item_id, **answer}
+        out.append(json.dumps(answer, ensure_ascii=False))
+    return out
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    # Bytes when there is a real stdin (faster, and invalid UTF-8 becomes an error line).
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    stdout = sys.stdout
+    for batch in _batches(stdin, args.batch_size):
+        stdout.write("\n".join(classify_lines(batch, model)) + "\n")
+    stdout.flush()
+    return 0
+
+
+# eval
+
+
+def _read_eval_file(path: Path) -> list[tuple[str, str]]:
+    records, problems = corpus.read_file(path)
+    for problem in problems[:10]:
+        _log(f"suara eval: skipped {problem}")
+    if len(problems) > 10:
+        _log(f"suara eval: skipped {len(problems) - 10} more invalid lines")
+    return [record.example for record in records]
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    examples = _read_eval_file(Path(args.file)) if args.file else corpus.heldout_examples()
+    if not examples:
+        _log("suara eval: no valid examples")
+        return 2
+    print(format_report(evaluate(model, examples)), flush=True)
+    return 0
+
+
+# train
+
+
+def _normalise_corrections(items: Iterable[Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, dict):
+            pairs.append((item["text"], item["category"]))
+        else:
+            text, category = item
+            pairs.append((text, category))
+    return pairs
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    extra: list[tuple[str, str]] = []
+    for path in args.extra or []:
+        extra.extend(corpus.read_examples(path))
+    mongo_uri = args.mongo_uri or os.environ.get(MONGO_URI_ENV)
+    modelstore = None
+    if mongo_uri:
+        # The DB-backed form: stored staff corrections join the training data, and the model
+        # goes to MongoDB. Imported lazily so the offline form needs no database driver.
+        from services.categorization import modelstore  # type: ignore[attr-defined]
+
+        corrections = _normalise_corrections(modelstore.load_corrections(mongo_uri))
+        _log(f"suara train: {len(corrections)} stored corrections")
+        extra.extend(corrections)
+
+    model, report = train_model(extra, seed=args.seed)
+    print(format_report(report), flush=True)
+    path = model.save(args.output)
+    size = path.stat().st_size
+    print(
+        f"\nmodel {model.version}: {model.training_size} training examples, "
+        f"{model.metrics['training_seconds']} s, {size / 1e6:.2f} MB -> {path}",
+        flush=True,
+    )
+    if modelstore is not None:
+        modelstore.store_trained_model(mongo_uri, model)
+        print(f"model {model.version} stored in MongoDB", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="suara", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify = commands.add_parser(
+        "classify", help="JSON lines {'text': ...} on stdin -> one decision per line on stdout"
+    )
+    classify.add_argument("--model", help=f"model file (default: {DEFAULT_MODEL_PATH})")
+    classify.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    classify.set_defaults(handler=_cmd_classify)
+
+    evaluate_ = commands.add_parser("eval", help="scores of the model on labelled JSON lines")
+    evaluate_.add_argument("file", nargs="?", help="JSONL {text, category} (default: held-out)")
+    evaluate_.add_argument("--model", help=f"model file (default: {DEFAULT_MODEL_PATH})")
+    evaluate_.set_defaults(handler=_cmd_eval)
+
+    train_ = commands.add_parser("train", help="train on the corpus, evaluate, save the model")
+    train_.add_argument("--output", default=str(DEFAULT_MODEL_PATH), help="model file to write")
+    train_.add_argument(
+        "--extra", action="append", help="JSONL {text, category} to train on too (repeatable)"
+    )
+    train_.add_argument("--mongo-uri", help=f"also use/store in MongoDB (env {MONGO_URI_ENV})")
+    train_.add_argument("--seed", type=int, default=0)
+    train_.set_defaults(handler=_cmd_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "batch_size", 1) < 1:
+        _log("suara: --batch-size must be positive")
+        return 2
+    try:
+        return args.handler(args)
+    except corpus.CorpusError as exc:
+        _log(f"suara {args.command}: {exc}")
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

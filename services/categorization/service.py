@@ -1,0 +1,118 @@
+"""Categorization's nameko entrypoints."""
+
+from __future__ import annotations
+
+import logging
+
+from nameko.dependency_providers import Config
+from nameko.timer import timer
+from nameko.web.handlers import http
+
+from services.categorization import assignment, schemas, store, taxonomy, triage
+from services.categorization.dependencies import ActiveModel
+from shared import outbox
+from shared.http import HttpError, api, api_client, health, json_response, read_json
+from shared.messaging import EventPublisher, event_handler
+from shared.mongo import MongoDatabase
+
+log = logging.getLogger(__name__)
+
+
+class CategorizationService:
+    name = "categorization"
+
+    db = MongoDatabase(store.ensure_indexes)
+    publish = EventPublisher()
+    model = ActiveModel()
+    config = Config()
+
+    def _departments(self) -> dict[str, str]:
+        return taxonomy.departments(self.config.get("DEPARTMENTS"))
+
+    def _decide(self, text: str) -> triage.Decision:
+        return triage.decide(
+            text,
+            self.model,
+            departments=self._departments(),
+            review_threshold=self.config["REVIEW_THRESHOLD"],
+        )
+
+    @event_handler("intake", "feedback.received")
+    def on_feedback_received(self, event):
+        feedback_id = event.data["feedback_id"]
+        if store.get(self.db, feedback_id) is None:
+            doc = assignment.new_assignment(
+                feedback_id,
+                event.data["text"],
+                self._decide(event.data["text"]),
+                correlation_id=event.correlation_id,
+                category_hint=event.data.get("category_hint"),
+            )
+            store.insert(self.db, doc)
+        # also after a repeat: a crash may have left the events staged
+        self._relay(feedback_id)
+
+    @http("POST", "/api/v1/classify")
+    @api
+    def classify(self, request):
+        text = schemas.ClassifyRequest().load(read_json(request))["text"]
+        try:
+            decision = self._decide(text)
+        except triage.InvalidText as exc:
+            raise HttpError(400, "validation", str(exc), {"text": [str(exc)]}) from None
+        return json_response(200, assignment.classify_answer(decision))
+
+    @http("GET", "/api/v1/categories")
+    @api
+    def categories(self, request):
+        return json_response(200, {"categories": taxonomy.as_dicts(self.config.get("DEPARTMENTS"))})
+
+    @http("GET", "/api/v1/review")
+    @api
+    def review(self, request):
+        api_client(request, self.config["API_KEYS"])
+        items = [assignment.review_item(d) for d in store.review_queue(self.db)]
+        return json_response(200, {"items": items, "count": len(items)})
+
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/category")
+    @api
+    def correct(self, request, feedback_id):
+        client = api_client(request, self.config["API_KEYS"])
+        category = schemas.CategoryCorrection().load(read_json(request))["category"]
+        current = store.get(self.db, feedback_id)
+        if current is None:
+            raise HttpError(404, "not_found", f"no categorized feedback {feedback_id!r}")
+        update = assignment.correction(
+            current, category, self._departments()[category], client=client
+        )
+        updated = store.correct(self.db, feedback_id, update, current["revision"])
+        if updated is None:
+            raise HttpError(409, "conflict", "the category changed meanwhile; read it again")
+        store.add_correction(
+            self.db, feedback_id, current["text"], category, current["category"], client
+        )
+        self._relay(feedback_id)
+        return json_response(
+            200,
+            {
+                "feedback_id": feedback_id,
+                "category": updated["category"],
+                "department": updated["department"],
+                "method": "manual",
+                "revision": updated["revision"],
+            },
+        )
+
+    @http("GET", "/health")
+    def health(self, request):
+        return health(self.db, self.config["AMQP_URI"])
+
+    @timer(interval=2)
+    def sweep_outbox(self):
+        outbox.sweep(self.db.decisions, self.publish)
+
+    def _relay(self, feedback_id: str) -> None:
+        try:
+            outbox.relay(self.db.decisions, feedback_id, self.publish)
+        except Exception as exc:  # staged: the sweep publishes it once the broker is back
+            log.warning("events of %s left for the outbox sweep: %s", feedback_id, exc)

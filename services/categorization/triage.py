@@ -1,0 +1,122 @@
+"""Triage of one feedback text: category, department, priority and whether staff must review.
+
+Pure logic: text in, `Decision` out. Combines normalisation, language detection, the category
+model and the urgency rules. `decide_many` is the batched form (one model call per batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from services.categorization import language, normalize, urgency
+from services.categorization.classifier import Model
+from services.categorization.taxonomy import FALLBACK_CATEGORY, departments as default_departments
+
+DEFAULT_REVIEW_THRESHOLD = 0.5
+# Confidence reported when the text has no usable words (emoji, punctuation, other scripts).
+NO_TEXT_CONFIDENCE = 0.0
+
+
+class InvalidText(ValueError):
+    """The feedback text cannot be triaged at all (not a string, or nothing but whitespace)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    category: str
+    confidence: float
+    department: str
+    priority: urgency.Priority
+    urgency_reasons: list[str]
+    language: language.Language
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    needs_review: bool = False
+    model_version: str = ""
+    # "model": the classifier decided; "fallback": no usable words, so "other" for staff.
+    method: str = "model"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_text(text: object) -> str:
+    """The text itself, or InvalidText saying why it cannot be triaged."""
+    if not isinstance(text, str):
+        raise InvalidText(f"text must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise InvalidText("text is empty or whitespace only")
+    return text
+
+
+def decide_many(
+    texts: Sequence[str],
+    model: Model,
+    *,
+    departments: Mapping[str, str] | None = None,
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+) -> list[Decision]:
+    """One Decision per text, in order. Raises InvalidText (naming the index) if any text is
+    invalid: validate first with `validate_text` to skip bad items instead."""
+    for index, text in enumerate(texts):
+        try:
+            validate_text(text)
+        except InvalidText as exc:
+            raise InvalidText(f"text #{index}: {exc}") from None
+    depts = dict(departments) if departments is not None else default_departments()
+
+    cleaned = [normalize.clean(text) for text in texts]
+    normalized = [normalize.normalize_cleaned(c) for c in cleaned]
+    usable = [i for i, n in enumerate(normalized) if normalize.has_letters(n)]
+    predictions = dict(
+        zip(usable, model.predict_normalized([normalized[i] for i in usable]), strict=True)
+    )
+
+    decisions: list[Decision] = []
+    for i, norm in enumerate(normalized):
+        urgent = urgency.assess_normalized(norm, texts[i])
+        lang = language.detect_cleaned(cleaned[i])
+        prediction = predictions.get(i)
+        if prediction is None:
+            category, confidence, alternatives, method = (
+                FALLBACK_CATEGORY,
+                NO_TEXT_CONFIDENCE,
+                [],
+                "fallback",
+            )
+        else:
+            category, confidence, alternatives, method = (
+                prediction.category,
+                prediction.confidence,
+                prediction.alternatives,
+                "model",
+            )
+        decisions.append(
+            Decision(
+                category=category,
+                confidence=confidence,
+                department=depts[category],
+                priority=urgent.priority,
+                urgency_reasons=urgent.reasons,
+                language=lang,
+                alternatives=alternatives,
+                needs_review=method == "fallback" or confidence < review_threshold,
+                model_version=model.version,
+                method=method,
+            )
+        )
+    return decisions
+
+
+def decide(
+    text: str,
+    model: Model,
+    *,
+    departments: Mapping[str, str] | None = None,
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+) -> Decision:
+    """Triage one text. Raises InvalidText for a non-string or whitespace-only text."""
+    return decide_many(
+        [text], model, departments=departments, review_threshold=review_threshold
+    )[0]

@@ -1,0 +1,148 @@
+"""Intake's logic: a feedback's record, its lifecycle, what the public may see of it.
+
+Pure functions, except the use cases at the bottom, which take the store and the publisher
+as arguments (so tests can hand in the real adapters or simple fakes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.intake import privacy
+from shared import outbox
+from shared.events import now_iso
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_id() -> str:
+    """A tracking id a citizen can read out on the phone: SU- and 10 characters (50 bits)."""
+    return "SU-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+def fingerprint(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def new_record(
+    submission: dict,
+    *,
+    channel: str,
+    source: str | None = None,
+    external_id: str | None = None,
+    idempotency_key: str | None = None,
+    request_fingerprint: str | None = None,
+    correlation_id: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """The stored feedback, with its ``feedback.received`` event staged in the same document."""
+    now = now or datetime.now(UTC)
+    feedback_id = new_id()
+    correlation_id = correlation_id or str(uuid.uuid4())
+    contact = submission.get("contact") or {}
+    location = submission.get("location")
+    received = outbox.entry(
+        "intake",
+        "feedback.received",
+        {
+            "feedback_id": feedback_id,
+            "channel": channel,
+            "source": source,
+            "text": privacy.redact(submission["text"]),
+            "language": contact.get("language"),
+            "category_hint": submission.get("category_hint"),
+            "location": privacy.event_location(location),
+            "submitted_at": now_iso(),
+        },
+        subject=feedback_id,
+        correlation_id=correlation_id,
+    )
+    record = {
+        "_id": feedback_id,
+        "text": submission["text"],
+        "location": location,
+        "contact": contact or None,
+        "category_hint": submission.get("category_hint"),
+        "channel": channel,
+        "source": source,
+        "status": "received",
+        "category": None,
+        "department": None,
+        "priority": None,
+        "categorization_revision": 0,
+        "correlation_id": correlation_id,
+        "created_at": now,
+        "updated_at": now,
+        **outbox.staged([received], now),
+    }
+    if source is not None and external_id is not None:
+        record["external_key"] = f"{source}/{external_id}"
+        record["external_id"] = external_id
+    if idempotency_key is not None:
+        record["idempotency_key"] = idempotency_key
+        record["request_fingerprint"] = request_fingerprint
+    return record
+
+
+def receipt(record: dict) -> dict:
+    """The answer to a submission (also replayed for a repeated Idempotency-Key)."""
+    return {
+        "id": record["_id"],
+        "status": "received",
+        "submitted_at": _iso(record["created_at"]),
+        "links": {"self": f"/api/v1/feedback/{record['_id']}"},
+    }
+
+
+def public_view(record: dict) -> dict:
+    """What anyone holding the tracking id may see: never the contact."""
+    return {
+        "id": record["_id"],
+        "status": record["status"],
+        "category": record.get("category"),
+        "department": record.get("department"),
+        "priority": record.get("priority"),
+        "channel": record["channel"],
+        "submitted_at": _iso(record["created_at"]),
+        "updated_at": _iso(record["updated_at"]),
+    }
+
+
+def categorization_update(data: dict, now: datetime | None = None) -> tuple[dict, dict]:
+    """(filter, update) applying a ``feedback.categorized`` event: newer revisions only."""
+    status = "in_review" if data.get("needs_review") else "categorized"
+    revision = data.get("revision", 1)
+    return (
+        {"_id": data["feedback_id"], "categorization_revision": {"$lt": revision}},
+        {
+            "$set": {
+                "status": status,
+                "category": data["category"],
+                "department": data["department"],
+                "priority": data["priority"],
+                "categorization_revision": revision,
+                "updated_at": now or datetime.now(UTC),
+            }
+        },
+    )
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: dict
+    created: bool  # False: an earlier identical submission was found
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request."""

@@ -1,0 +1,74 @@
+"""marshmallow schemas of intake's boundaries: the HTTP API and the ``feedback.submit`` command."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
+
+from shared.events import CATEGORY_IDS
+
+KECAMATAN = ("Pekalongan Barat", "Pekalongan Timur", "Pekalongan Selatan", "Pekalongan Utara")
+FEEDBACK_ID = r"^SU-[0-9A-Z]{10}$"
+SOURCE = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+class Location(Schema):
+    class Meta:
+        unknown = RAISE
+
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90), allow_nan=False)
+    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180), allow_nan=False)
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    kecamatan = fields.String(allow_none=True, validate=validate.Length(max=100))
+    kelurahan = fields.String(allow_none=True, validate=validate.Length(max=100))
+
+
+class Contact(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{6,20}$", error="not a phone number"),
+    )
+    language = fields.String(
+        allow_none=True, validate=validate.OneOf(("id", "en", "jv")), load_default="id"
+    )
+
+
+class _Text:
+    text = fields.String(required=True, validate=validate.Length(max=5000))
+
+    @validates("text")
+    def _has_words(self, value: str, **kwargs) -> None:
+        if len(value.strip()) < 3:
+            raise ValidationError("text must have at least 3 characters")
+
+
+class FeedbackSubmission(_Text, Schema):
+    """``POST /api/v1/feedback``."""
+
+    class Meta:
+        unknown = RAISE
+
+    location = fields.Nested(Location, allow_none=True)
+    contact = fields.Nested(Contact, allow_none=True)
+    category_hint = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+
+
+class SubmitCommand(_Text, Schema):
+    """A ``feedback.submit`` message from another city service (any AMQP client).
+
+    Unknown fields are ignored, so a sender may add fields without breaking.
+    """
+
+    class Meta:
+        unknown = EXCLUDE
+
+    source = fields.String(
+        required=True, validate=validate.Regexp(SOURCE, error="lower-case id, up to 64 chars")
+    )
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    location = fields.Nested(Location, allow_none=True, unknown=EXCLUDE)
+    category_hint = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))

@@ -1,0 +1,76 @@
+"""What notification tells whom, decided from events (pure).
+
+A delivery names its audience, never a person: the citizen's contact stays in intake and is
+looked up only when a real channel sends the message. Each delivery has a deterministic id, so
+an event handled twice records it once (exactly once per feedback, kind and audience).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.events import Event
+
+
+def _delivery(
+    feedback_id: str, kind: str, audience: str, recipient: str, event: Event, now: datetime, **extra
+) -> dict:
+    return {
+        "_id": f"{feedback_id}:{kind}:{audience}",
+        "feedback_id": feedback_id,
+        "kind": kind,
+        "audience": audience,  # citizen | department
+        "recipient": recipient,  # "citizen" (resolved by intake) or the department's name
+        "status": "recorded",
+        "event_id": event.id,
+        "correlation_id": event.correlation_id,
+        "created_at": now,
+        **extra,
+    }
+
+
+def plan(event: Event, now: datetime | None = None) -> list[dict]:
+    """The deliveries an event calls for."""
+    now = now or datetime.now(UTC)
+    data = event.data
+    fid = data["feedback_id"]
+    if event.type == "feedback.received":
+        return [_delivery(fid, "received", "citizen", "citizen", event, now)]
+    if event.type == "feedback.categorized":
+        rev = data.get("revision", 1)
+        return [
+            _delivery(
+                fid,
+                f"categorized.r{rev}",
+                "citizen",
+                "citizen",
+                event,
+                now,
+                category=data["category"],
+                department=data["department"],
+            ),
+            _delivery(
+                fid,
+                f"assigned.r{rev}",
+                "department",
+                data["department"],
+                event,
+                now,
+                category=data["category"],
+                priority=data["priority"],
+            ),
+        ]
+    if event.type == "feedback.urgent":
+        return [
+            _delivery(
+                fid,
+                "urgent",
+                "department",
+                data["department"],
+                event,
+                now,
+                category=data["category"],
+                reasons=data.get("reasons", []),
+            )
+        ]
+    return []

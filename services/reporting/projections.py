@@ -1,0 +1,77 @@
+"""Reporting's projection of every feedback, built from events (pure: filters and updates).
+
+Each update is idempotent and commutes with the others, so the projection is right whatever
+order events arrive in, and however often: ``received`` only sets what it knows,
+``categorized`` applies only a newer revision, and ``urgent`` only raises a flag.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.events import Event
+
+
+def on_received(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    data = event.data
+    location = data.get("location") or {}
+    return (
+        {"_id": data["feedback_id"]},
+        {
+            "$set": {
+                "received": True,
+                "channel": data["channel"],
+                "source": data.get("source"),
+                "submitted_at": data["submitted_at"],
+                "kecamatan": location.get("kecamatan"),
+                "kelurahan": location.get("kelurahan"),
+                "language": data.get("language"),
+                "updated_at": now or datetime.now(UTC),
+            },
+            "$setOnInsert": {"status": "received", "revision": 0},
+        },
+    )
+
+
+def on_categorized(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    data = event.data
+    revision = data.get("revision", 1)
+    return (
+        # no match for a stale or repeated revision: the upsert then hits the unique _id
+        # and is ignored by the store
+        {"_id": data["feedback_id"], "revision": {"$lt": revision}},
+        {
+            "$set": {
+                "category": data["category"],
+                "department": data["department"],
+                "priority": data["priority"],
+                "method": data["method"],
+                "status": "in_review" if data.get("needs_review") else "categorized",
+                "categorized_at": data["categorized_at"],
+                "revision": revision,
+                "updated_at": now or datetime.now(UTC),
+            }
+        },
+    )
+
+
+def on_urgent(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    return (
+        {"_id": event.data["feedback_id"]},
+        {"$set": {"urgent": True, "updated_at": now or datetime.now(UTC)}},
+    )
+
+
+def summary(
+    total: int, by_category: list[dict], by_status: list[dict], by_priority: list[dict]
+) -> dict:
+    def counts(rows: list[dict]) -> dict:
+        return {str(r["_id"]): r["count"] for r in rows if r["_id"] is not None}
+
+    return {
+        "total": total,
+        "by_category": counts(by_category),
+        "by_status": counts(by_status),
+        "by_priority": counts(by_priority),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }

@@ -1,0 +1,39 @@
+"""Reporting's nameko entrypoints."""
+
+from __future__ import annotations
+
+from nameko.dependency_providers import Config
+from nameko.web.handlers import http
+
+from services.reporting import projections, store
+from shared.http import api, health, json_response
+from shared.messaging import event_handler
+from shared.mongo import MongoDatabase
+
+
+class ReportingService:
+    name = "reporting"
+
+    db = MongoDatabase(store.ensure_indexes)
+    config = Config()
+
+    @event_handler("intake", "feedback.received")
+    def on_feedback_received(self, event):
+        store.apply(self.db, projections.on_received(event))
+
+    @event_handler("categorization", "feedback.categorized")
+    def on_feedback_categorized(self, event):
+        store.apply(self.db, projections.on_categorized(event))
+
+    @event_handler("categorization", "feedback.urgent")
+    def on_feedback_urgent(self, event):
+        store.apply(self.db, projections.on_urgent(event))
+
+    @http("GET", "/api/v1/reports/summary")
+    @api
+    def summary(self, request):
+        return json_response(200, store.summary(self.db))
+
+    @http("GET", "/health")
+    def health(self, request):
+        return health(self.db, self.config["AMQP_URI"])

@@ -1,0 +1,98 @@
+"""Configuration from environment variables, with documented defaults.
+
+Every setting a service reads is listed in ``SETTINGS`` (and in the README); ``load`` turns the
+environment into the dict nameko's ``ServiceContainer`` takes as its config.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SERVICES = ("intake", "categorization", "notification", "reporting")
+DEFAULT_PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    doc: str
+
+
+SETTINGS = (
+    Setting("SUARA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URI"),
+    Setting("SUARA_MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (all services)"),
+    Setting(
+        "SUARA_<SERVICE>_MONGO_URI",
+        "$SUARA_MONGO_URI",
+        "per-service MongoDB URI (its own credentials), e.g. SUARA_INTAKE_MONGO_URI",
+    ),
+    Setting("SUARA_<SERVICE>_DB", "<service>", "the service's own database name"),
+    Setting("SUARA_HTTP_HOST", "127.0.0.1", "address the HTTP servers bind to"),
+    Setting("SUARA_INTAKE_PORT", "8001", "intake HTTP port"),
+    Setting("SUARA_CATEGORIZATION_PORT", "8002", "categorization HTTP port"),
+    Setting("SUARA_NOTIFICATION_PORT", "8003", "notification HTTP port"),
+    Setting("SUARA_REPORTING_PORT", "8004", "reporting HTTP port"),
+    Setting("SUARA_API_KEYS", "", "comma-separated name:key pairs for machine clients"),
+    Setting("SUARA_MAX_WORKERS", "10", "concurrent workers (and AMQP prefetch) per service"),
+    Setting("SUARA_MAX_ATTEMPTS", "5", "handler attempts before a message is dead-lettered"),
+    Setting("SUARA_RETRY_DELAY_MS", "500", "first retry delay; doubles at each attempt"),
+    Setting("SUARA_OUTBOX_SWEEP_S", "2", "how often unpublished events are looked for"),
+    Setting("SUARA_REVIEW_THRESHOLD", "0.55", "below this confidence feedback goes to review"),
+    Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
+)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def parse_api_keys(raw: str) -> dict[str, str]:
+    """``"city-app:k1,open311:k2"`` -> ``{"k1": "city-app", "k2": "open311"}`` (key -> client)."""
+    keys: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, key = pair.partition(":")
+        if not sep or not name.strip() or not key.strip():
+            raise ConfigError(f"SUARA_API_KEYS: expected name:key, got {pair!r}")
+        keys[key.strip()] = name.strip()
+    return keys
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def load(service: str, env: Mapping[str, str] | None = None) -> dict:
+    """The nameko config of ``service``, from the environment."""
+    if service not in SERVICES:
+        raise ConfigError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    env = os.environ if env is None else env
+    prefix = f"SUARA_{service.upper()}_"
+    mongo_uri = env.get(prefix + "MONGO_URI") or env.get(
+        "SUARA_MONGO_URI", "mongodb://127.0.0.1:27017/"
+    )
+    host = env.get("SUARA_HTTP_HOST", "127.0.0.1")
+    port = _int(env, prefix + "PORT", DEFAULT_PORTS[service])
+    return {
+        "AMQP_URI": env.get("SUARA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        "WEB_SERVER_ADDRESS": f"{host}:{port}",
+        "max_workers": _int(env, "SUARA_MAX_WORKERS", 10),
+        "HEARTBEAT": 30,
+        "LOGGING": None,
+        "MONGO_URI": mongo_uri,
+        "MONGO_DB": env.get(prefix + "DB", service),
+        "API_KEYS": parse_api_keys(env.get("SUARA_API_KEYS", "")),
+        "MAX_ATTEMPTS": _int(env, "SUARA_MAX_ATTEMPTS", 5),
+        "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
+        "OUTBOX_SWEEP_S": _int(env, "SUARA_OUTBOX_SWEEP_S", 2),
+        "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
+        "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
+    }

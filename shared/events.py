@@ -1,0 +1,223 @@
+"""The event contracts: every event Suara publishes, in one place.
+
+An event is named by its publishing service and its type (also its AMQP routing key); it is
+published on the topic exchange ``<service>.events`` as a CloudEvents 1.0 JSON document
+(structured content mode, ``application/cloudevents+json``). Event data never carries personal
+data (names, e-mail addresses, phone numbers): those stay in intake.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+SPEC_VERSION = "1.0"
+SCHEMA_VERSION = 1
+CONTENT_TYPE = "application/cloudevents+json"
+TYPE_PREFIX = "id.go.pekalongankota.suara."
+
+CATEGORY_IDS = (
+    "roads",
+    "flooding",
+    "waste",
+    "water",
+    "streetlights",
+    "traffic",
+    "social_assistance",
+    "health",
+    "education",
+    "digital_services",
+    "public_order",
+    "economy_umkm",
+    "population_admin",
+    "environment",
+    "other",
+)
+STATUSES = ("received", "categorized", "in_review", "in_progress", "resolved", "rejected")
+CHANNELS = ("http", "open311", "amqp")
+
+
+class EventData(Schema):
+    """Consumers ignore fields they do not know, so a publisher may add optional fields."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Location(EventData):
+    # The street address is left out on purpose: it may be a citizen's home address.
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    kecamatan = fields.String(allow_none=True, validate=validate.Length(max=100))
+    kelurahan = fields.String(allow_none=True, validate=validate.Length(max=100))
+
+
+class FeedbackReceived(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    source = fields.String(allow_none=True, validate=validate.Length(max=100))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    language = fields.String(allow_none=True, validate=validate.Length(max=10))
+    category_hint = fields.String(allow_none=True, validate=validate.Length(max=100))
+    location = fields.Nested(Location, allow_none=True)
+    submitted_at = fields.String(required=True)
+
+
+class FeedbackCategorized(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
+    department = fields.String(required=True)
+    confidence = fields.Float(required=True, validate=validate.Range(0, 1))
+    priority = fields.String(required=True, validate=validate.OneOf(("normal", "urgent")))
+    method = fields.String(
+        required=True, validate=validate.OneOf(("model", "fallback", "keyword", "manual"))
+    )
+    model_version = fields.String(allow_none=True)
+    needs_review = fields.Boolean(load_default=False)
+    language = fields.String(allow_none=True)
+    revision = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    categorized_at = fields.String(required=True)
+
+
+class FeedbackUrgent(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
+    department = fields.String(required=True)
+    reasons = fields.List(fields.String(), load_default=list)
+    flagged_at = fields.String(required=True)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    service: str  # the publisher
+    type: str  # also the routing key
+    schema: type[Schema]
+    description: str
+    consumers: tuple[str, ...]  # services that consume it
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.service}.events"
+
+    @property
+    def ce_type(self) -> str:
+        return TYPE_PREFIX + self.type
+
+    @property
+    def dataschema(self) -> str:
+        return f"urn:suara:schema:{self.type}:v{SCHEMA_VERSION}"
+
+
+EVENTS: dict[tuple[str, str], EventSpec] = {
+    (spec.service, spec.type): spec
+    for spec in (
+        EventSpec(
+            "intake",
+            "feedback.received",
+            FeedbackReceived,
+            "a feedback was accepted and stored (any channel)",
+            ("categorization", "notification", "reporting"),
+        ),
+        EventSpec(
+            "categorization",
+            "feedback.categorized",
+            FeedbackCategorized,
+            "a feedback got a category and department (model, keyword or staff)",
+            ("intake", "notification", "reporting"),
+        ),
+        EventSpec(
+            "categorization",
+            "feedback.urgent",
+            FeedbackUrgent,
+            "a feedback describes an emergency",
+            ("notification", "reporting"),
+        ),
+    )
+}
+
+_BY_CE_TYPE = {spec.ce_type: spec for spec in EVENTS.values()}
+
+
+def spec(service: str, event_type: str) -> EventSpec:
+    try:
+        return EVENTS[(service, event_type)]
+    except KeyError:
+        raise KeyError(f"no contract for event {service}/{event_type}") from None
+
+
+class InvalidEvent(ValueError):
+    """A message that is not a valid Suara CloudEvent; the text says why."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build(service: str, event_type: str, data: dict, *, subject: str, correlation_id: str) -> dict:
+    """A CloudEvents 1.0 event (as a dict) whose data satisfies the contract."""
+    contract = spec(service, event_type)
+    errors = contract.schema().validate(data)
+    if errors:
+        raise InvalidEvent(f"{event_type} data breaks its contract: {errors}")
+    return {
+        "specversion": SPEC_VERSION,
+        "id": str(uuid.uuid4()),
+        "source": f"/suara/{service}",
+        "type": contract.ce_type,
+        "subject": subject,
+        "time": now_iso(),
+        "datacontenttype": "application/json",
+        "dataschema": contract.dataschema,
+        "correlationid": correlation_id,
+        "data": data,
+    }
+
+
+def encode(event: dict) -> bytes:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str  # the routing key form, e.g. "feedback.received"
+    source: str
+    subject: str | None
+    time: str | None
+    correlation_id: str | None
+    data: dict
+
+
+def decode(body: bytes | str, expected: EventSpec | None = None) -> Event:
+    """Parse and validate a CloudEvent; raise InvalidEvent with the reason."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(f"body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidEvent("body is not a JSON object")
+    if doc.get("specversion") != SPEC_VERSION:
+        raise InvalidEvent(f"specversion must be {SPEC_VERSION!r}")
+    for attribute in ("id", "source", "type"):
+        if not isinstance(doc.get(attribute), str) or not doc[attribute]:
+            raise InvalidEvent(f"CloudEvents attribute {attribute!r} is missing")
+    contract = _BY_CE_TYPE.get(doc["type"])
+    if contract is None or (expected is not None and contract is not expected):
+        raise InvalidEvent(f"unexpected event type {doc['type']!r}")
+    try:
+        data = contract.schema().load(doc.get("data") or {})
+    except ValidationError as exc:
+        raise InvalidEvent(f"{contract.type} data breaks its contract: {exc.messages}") from None
+    return Event(
+        id=doc["id"],
+        type=contract.type,
+        source=doc["source"],
+        subject=doc.get("subject"),
+        time=doc.get("time"),
+        correlation_id=doc.get("correlationid"),
+        data=data,
+    )

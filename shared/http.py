@@ -1,0 +1,114 @@
+"""HTTP plumbing shared by every service: JSON in and out, error mapping, API keys, health."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import logging
+from collections.abc import Callable
+
+from kombu import Connection
+from marshmallow import ValidationError
+from pymongo.database import Database
+from werkzeug.wrappers import Request, Response
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, error: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.error, self.message, self.fields = status, error, message, fields
+
+
+def json_response(status: int, body, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )
+
+
+def error_response(exc: HttpError) -> Response:
+    body = {"error": exc.error, "message": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    return json_response(exc.status, body)
+
+
+def read_json(request: Request) -> dict:
+    """The request's JSON object, or HttpError 400/413/415."""
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise HttpError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+    if request.mimetype not in ("application/json", ""):
+        raise HttpError(415, "unsupported_media_type", "send application/json")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise HttpError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError as exc:
+        raise HttpError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise HttpError(400, "invalid_json", "body must be a JSON object")
+    return body
+
+
+def api(fn: Callable) -> Callable:
+    """Maps HttpError and marshmallow ValidationError to JSON errors; never leaks a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(self, request, *args, **kwargs):
+        try:
+            return fn(self, request, *args, **kwargs)
+        except HttpError as exc:
+            return error_response(exc)
+        except ValidationError as exc:
+            return error_response(
+                HttpError(400, "validation", "the request has invalid fields", exc.messages)
+            )
+        except Exception:
+            log.exception("unhandled error in %s", fn.__name__)
+            return json_response(500, {"error": "internal", "message": "internal error"})
+
+    return wrapper
+
+
+def api_client(request: Request, keys: dict[str, str]) -> str:
+    """The name of the machine client whose key the request carries, or HttpError 401."""
+    supplied = request.headers.get("X-API-Key", "")
+    auth = request.headers.get("Authorization", "")
+    if not supplied and auth.lower().startswith("bearer "):
+        supplied = auth[7:].strip()
+    if supplied:
+        for key, name in keys.items():
+            if hmac.compare_digest(supplied.encode(), key.encode()):
+                return name
+    raise HttpError(401, "unauthorized", "a valid API key is required (header X-API-Key)")
+
+
+def health(db: Database, amqp_uri: str) -> Response:
+    """200 when the database and the broker answer, 503 with the reasons otherwise."""
+    checks, problems = {}, []
+    try:
+        db.command("ping")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure is a reason to report, not to crash
+        checks["database"] = "down"
+        problems.append(f"database: {type(exc).__name__}: {exc}"[:300])
+    try:
+        with Connection(amqp_uri, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = "down"
+        problems.append(f"broker: {type(exc).__name__}: {exc}"[:300])
+    status = 200 if not problems else 503
+    body = {"status": "ok" if not problems else "unavailable", "checks": checks}
+    if problems:
+        body["reasons"] = problems
+    return json_response(status, body)

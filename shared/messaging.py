@@ -1,0 +1,237 @@
+"""nameko extensions for Suara's messaging: a consumer entrypoint with bounded retries and
+dead-lettering, and a publisher with confirms.
+
+Why not nameko's own ``@event_handler``/``@consume``: a message that does not decode would
+crash nameko's consumer thread or be dropped, and a failing handler is either dropped (the
+default) or redelivered at once for ever (``requeue_on_error``). Here a message is always
+acknowledged only after it was handled, moved to its retry queue (confirmed) or moved to its
+dead-letter queue with the reason (confirmed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from kombu.exceptions import OperationalError
+from nameko.amqp.publish import Publisher
+from nameko.containers import WorkerContext
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import DependencyProvider, Entrypoint
+from nameko.messaging import HeaderDecoder, QueueConsumer
+from pymongo.errors import ConnectionFailure
+
+from shared import events, topology
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-suara-attempts"
+REASON_HEADER = "x-suara-reason"
+# errors of the infrastructure, not of the message: retried without counting an attempt
+TRANSIENT_ERRORS = (ConnectionFailure, OperationalError, ConnectionError, TimeoutError)
+MAX_TRANSIENT_DELAY_S = 30.0
+
+
+class InvalidMessage(ValueError):
+    """The message can never be processed (bad JSON, fails validation): dead-letter it now."""
+
+
+def retry_delay_s(attempt: int, base_ms: int, cap_s: float = 60.0) -> float:
+    """Exponential backoff: base, 2*base, 4*base, ... capped."""
+    return min(cap_s, base_ms / 1000.0 * (2 ** max(0, attempt - 1)))
+
+
+class RawQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, handing entrypoints the raw message (no kombu decoding)."""
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = consumer_cls(
+                queues=[provider.queue], on_message=partial(self._on_message, provider)
+            )
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def _on_message(self, provider, message):
+        self.handle_message(provider, message.body, message)
+
+    def setup(self):
+        topology.declare(self.amqp_uri)
+
+
+class MessageHandler(Entrypoint, HeaderDecoder):
+    """Consumes one queue; the decorated method gets the decoded, validated message."""
+
+    queue_consumer = RawQueueConsumer()
+
+    def __init__(self, queue_name: Callable[[str], str], decode: Callable[[bytes], Any], **kw):
+        self._queue_name = queue_name
+        self.decode = decode
+        super().__init__(**kw)
+
+    def setup(self):
+        config = self.container.config
+        name = self._queue_name(self.container.service_name)
+        queues = topology.consumer_queues()
+        if name not in queues:
+            raise RuntimeError(f"queue {name} is not in the topology (shared/events.py)")
+        self.queue = queues[name]
+        self.max_attempts = int(config.get("MAX_ATTEMPTS", 5))
+        self.retry_delay_ms = int(config.get("RETRY_DELAY_MS", 500))
+        self.publisher = Publisher(
+            config["AMQP_URI"], use_confirms=True, mandatory=True, serializer=None
+        )
+        self.queue_consumer.register_provider(self)
+
+    def stop(self):
+        self.queue_consumer.unregister_provider(self)
+
+    def handle_message(self, body: bytes, message) -> None:
+        try:
+            payload = self.decode(body)
+        except ValueError as exc:
+            reason = f"invalid: {exc}"
+            self._settle(message, lambda: self._dead_letter(message, body, reason))
+            return
+        context_data = self.unpack_message_headers(message)
+        try:
+            self.container.spawn_worker(
+                self,
+                (payload,),
+                {},
+                context_data=context_data,
+                handle_result=partial(self.handle_result, message, body),
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, body, worker_ctx: WorkerContext, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+        else:
+            self._settle(message, lambda: self._after_failure(message, body, exc_info[1]))
+        return result, exc_info
+
+    def _settle(self, message, move: Callable[[], None]) -> None:
+        """Move the message (confirmed) and ack it; if it cannot be moved, requeue it."""
+        try:
+            move()
+        except Exception:
+            log.exception("could not move a message of %s; requeueing it", self.queue.name)
+            self.queue_consumer.requeue_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+
+    def _after_failure(self, message, body: bytes, exc: BaseException) -> None:
+        headers = dict(message.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0))
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        if isinstance(exc, InvalidMessage):
+            self._dead_letter(message, body, f"invalid: {exc}")
+        elif isinstance(exc, TRANSIENT_ERRORS):
+            delay = min(MAX_TRANSIENT_DELAY_S, retry_delay_s(attempts + 1, self.retry_delay_ms))
+            log.warning(
+                "%s: transient failure (%s); retry in %.1fs", self.queue.name, reason, delay
+            )
+            self._republish(
+                message,
+                body,
+                topology.retry_queue_name(self.queue.name),
+                {**headers, REASON_HEADER: reason},
+                expiration=delay,
+            )
+        elif attempts + 1 >= self.max_attempts:
+            self._dead_letter(message, body, f"failed {attempts + 1} times; last: {reason}")
+        else:
+            delay = retry_delay_s(attempts + 1, self.retry_delay_ms)
+            log.warning(
+                "%s: attempt %d failed (%s); retry in %.1fs",
+                self.queue.name,
+                attempts + 1,
+                reason,
+                delay,
+            )
+            headers.update({ATTEMPTS_HEADER: attempts + 1, REASON_HEADER: reason})
+            self._republish(
+                message, body, topology.retry_queue_name(self.queue.name), headers, expiration=delay
+            )
+
+    def _dead_letter(self, message, body: bytes, reason: str) -> None:
+        log.error("%s: dead-lettering a message: %s", self.queue.name, reason)
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                REASON_HEADER: reason,
+                "x-suara-queue": self.queue.name,
+                "x-suara-dead-at": events.now_iso(),
+                "x-original-exchange": message.delivery_info.get("exchange", ""),
+                "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+            }
+        )
+        self._republish(message, body, topology.dead_queue_name(self.queue.name), headers)
+
+    def _republish(self, message, body: bytes, queue: str, headers: dict, expiration=None):
+        props = message.properties or {}
+        self.publisher.publish(
+            body,
+            exchange="",
+            routing_key=queue,
+            headers=headers,
+            expiration=expiration,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+            message_id=props.get("message_id"),
+            correlation_id=props.get("correlation_id"),
+        )
+
+
+def event_handler(source: str, event_type: str, **kwargs):
+    """Consume ``source``'s event ``event_type``; the method gets a validated events.Event."""
+    contract = events.spec(source, event_type)
+
+    def queue_name(service: str) -> str:
+        if service not in contract.consumers:
+            raise RuntimeError(
+                f"{service} is not a consumer of {source}/{event_type} in shared/events.py"
+            )
+        return topology.event_queue_name(service, event_type)
+
+    return MessageHandler.decorator(
+        queue_name=queue_name, decode=partial(events.decode, expected=contract), **kwargs
+    )
+
+
+def command_handler(routing_key: str, decode: Callable[[bytes], Any], **kwargs):
+    """Consume commands sent to the ``suara.intake`` exchange with ``routing_key``."""
+    return MessageHandler.decorator(
+        queue_name=lambda service: topology.command_queue_name(routing_key),
+        decode=decode,
+        **kwargs,
+    )
+
+
+class EventPublisher(DependencyProvider):
+    """Publishes outbox entries: persistent, confirmed, mandatory (unroutable raises)."""
+
+    def setup(self):
+        amqp_uri = self.container.config["AMQP_URI"]
+        topology.declare(amqp_uri)
+        self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer=None)
+
+    def publish(self, entry: dict) -> None:
+        event = entry["event"]
+        self.publisher.publish(
+            events.encode(event),
+            exchange=entry["exchange"],
+            routing_key=entry["routing_key"],
+            content_type=events.CONTENT_TYPE,
+            content_encoding="utf-8",
+            message_id=event["id"],
+            correlation_id=event.get("correlationid"),
+        )
+
+    def get_dependency(self, worker_ctx):
+        return self.publish

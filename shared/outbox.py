@@ -1,0 +1,79 @@
+"""The transactional outbox, without multi-document transactions.
+
+An event is staged inside the very document whose change it announces (field ``outbox``), in
+the same single-document write, so a stored change always has its event. The writer publishes
+right away (confirmed) and pulls the entry; a periodic sweep publishes what a crash left
+behind. Consumers are idempotent, so the rare double publish is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from pymongo.collection import Collection
+
+from shared import events
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[dict], None]
+
+
+def entry(service: str, event_type: str, data: dict, *, subject: str, correlation_id: str) -> dict:
+    """An outbox entry: a contract-checked CloudEvent and where it goes."""
+    contract = events.spec(service, event_type)
+    event = events.build(service, event_type, data, subject=subject, correlation_id=correlation_id)
+    return {
+        "id": event["id"],
+        "exchange": contract.exchange,
+        "routing_key": contract.type,
+        "event": event,
+    }
+
+
+def staged(entries: Iterable[dict], now: datetime | None = None) -> dict:
+    """Fields to ``$set`` (or include in an insert) that stage ``entries``."""
+    return {"outbox": list(entries), "outbox_at": now or datetime.now(UTC)}
+
+
+def push(entries: Iterable[dict], now: datetime | None = None) -> dict:
+    """An update that appends ``entries`` to a document's outbox."""
+    return {
+        "$push": {"outbox": {"$each": list(entries)}},
+        "$set": {"outbox_at": now or datetime.now(UTC)},
+    }
+
+
+def ensure_indexes(collection: Collection) -> None:
+    collection.create_index("outbox_at", sparse=True)
+
+
+def relay(collection: Collection, doc_id, publish: Publish) -> int:
+    """Publish a document's staged events (each confirmed), then drop them; returns the count."""
+    doc = collection.find_one({"_id": doc_id}, {"outbox": 1})
+    sent = 0
+    for item in (doc or {}).get("outbox") or []:
+        publish(item)
+        collection.update_one({"_id": doc_id}, {"$pull": {"outbox": {"id": item["id"]}}})
+        sent += 1
+    if doc is not None:
+        collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
+    return sent
+
+
+def sweep(
+    collection: Collection, publish: Publish, *, older_than_s: float = 5.0, limit: int = 500
+) -> int:
+    """Publish events left staged for longer than ``older_than_s`` (a crash, a broker outage)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    ids = [
+        d["_id"] for d in collection.find({"outbox_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit)
+    ]
+    sent = 0
+    for doc_id in ids:
+        sent += relay(collection, doc_id, publish)
+    if sent:
+        log.info("outbox sweep of %s published %d event(s)", collection.name, sent)
+    return sent

@@ -1,0 +1,67 @@
+"""Runs one Suara service in this process: ``python -m shared.runner intake``.
+
+The documented way to start a single service (to scale by hand, or in fault tests); ``make run``
+starts one such process per service. SIGTERM and SIGINT stop the service cleanly.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()  # first, before anything imports socket, threading or pymongo
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from shared import config  # noqa: E402
+
+SERVICE_CLASSES = {
+    "intake": "services.intake.service:IntakeService",
+    "categorization": "services.categorization.service:CategorizationService",
+    "notification": "services.notification.service:NotificationService",
+    "reporting": "services.reporting.service:ReportingService",
+}
+
+
+def service_class(name: str):
+    module, _, cls = SERVICE_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("service", choices=sorted(SERVICE_CLASSES))
+    args = parser.parse_args(argv)
+    cfg = config.load(args.service)
+    logging.basicConfig(
+        level=cfg["LOG_LEVEL"],
+        format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    runner = ServiceRunner(cfg)
+    runner.add_service(service_class(args.service))
+
+    stopping = eventlet.event.Event()
+
+    def on_signal(signum, frame):
+        if not stopping.ready():
+            stopping.send(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runner.start()
+    logging.getLogger("suara").info("%s started (http %s)", args.service, cfg["WEB_SERVER_ADDRESS"])
+    stopping.wait()
+    logging.getLogger("suara").info("%s stopping", args.service)
+    with eventlet.Timeout(20, False):
+        runner.stop()
+        return 0
+    runner.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
