@@ -108,6 +108,7 @@ start_rabbitmq() {
     rabbit_env
     if port_open "$AMQP_PORT"; then
         say "RabbitMQ already answers on 127.0.0.1:$AMQP_PORT"
+        ensure_vhosts
         return 0
     fi
     mkdir -p "$RABBIT_DIR" "$VAR/log/rabbitmq"
@@ -123,7 +124,18 @@ EOF
     echo $! >"$RABBIT_DIR/launcher.pid"
     wait_port RabbitMQ "$AMQP_PORT" "$RABBIT_DIR/launcher.pid" 120
     rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 || true
+    ensure_vhosts
     say "RabbitMQ is up"
+}
+
+ensure_vhosts() {
+    # the test suite runs in its own vhost, so it never takes a running platform's messages
+    rabbit_env
+    local vhost
+    for vhost in suara-test; do
+        rabbitmqctl -q add_vhost "$vhost" >/dev/null 2>&1 || true
+        rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null 2>&1 || true
+    done
 }
 
 start_ferretdb() {

@@ -56,7 +56,8 @@ def relay(collection: Collection, doc_id, publish: Publish) -> int:
     sent = 0
     for item in (doc or {}).get("outbox") or []:
         publish(item)
-        collection.update_one({"_id": doc_id}, {"$pull": {"outbox": {"id": item["id"]}}})
+        # the whole entry as the value: FerretDB v1 matches $pull by equality only
+        collection.update_one({"_id": doc_id}, {"$pull": {"outbox": item}})
         sent += 1
     if doc is not None:
         collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -24,10 +25,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import normalize as normalize_rows
+from sklearn.svm import LinearSVC
 
 from services.categorization.normalize import normalize, translate_english
-from services.categorization.taxonomy import CATEGORY_IDS, is_category
+from services.categorization.taxonomy import CATEGORY_IDS, KEYWORDS, is_category
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "default.joblib"
 MAX_MODEL_BYTES = 8 * 1024 * 1024  # one MongoDB document holds 16 MB; keep well under
@@ -45,10 +57,12 @@ class Hyperparameters:
     char_max_features: int = 80_000
     sublinear_tf: bool = True
     char_weight: float = 1.0
-    estimator: str = "logreg"  # "logreg" | "svm" (LinearSVC + sigmoid calibration)
-    C: float = 20.0
+    estimator: str = "svm"  # "svm" (LinearSVC, calibrated) | "logreg"
+    C: float = 1.0
+    calibration: str = "temperature"  # keeps the SVM's ranking; "sigmoid" | "isotonic"
     calibration_folds: int = 5
     english: str = "replace"  # English domain words -> Indonesian: "replace" | "keep" | "off"
+    keyword_weight: float = 0.25  # weight of the taxonomy's keyword counts (0: unused)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +83,207 @@ class TrainingError(ValueError):
     pass
 
 
+_PREFIXES = ("di", "ter", "ber", "be", "pe", "pen", "pem", "peng", "per", "me", "mem", "men")
+_PREFIXES += ("meng", "ke", "se")
+_STEM_MIN = 5  # keywords this long match with a prefix and any suffix; shorter ones exactly
+_MAX_CACHED = 200_000
+
+
+def _continues(keyword_word: str, token: str) -> bool:
+    """A keyword phrase's second or later word matches a token (no prefix allowed there)."""
+    return (
+        token == keyword_word if len(keyword_word) < _STEM_MIN else token.startswith(keyword_word)
+    )
+
+
+class KeywordCounts(TransformerMixin, BaseEstimator):
+    """Per category, log(1 + number of its typical words) in the text: a prior from the
+    taxonomy (`taxonomy.KEYWORDS`) for words the training corpus has too few examples of.
+    A keyword matches a token exactly, or, when it is at least `_STEM_MIN` letters long, as
+    the start of the token after an optional Indonesian prefix ("parkir" -> "diparkir").
+    The keyword lists are frozen into the fitted model, so a saved model keeps its features."""
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> KeywordCounts:
+        self.categories_ = list(CATEGORY_IDS)
+        self.keywords_ = {c: KEYWORDS.get(c, "") for c in self.categories_}
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for transient in ("_short", "_long", "_cache"):
+            state.pop(transient, None)
+        return state
+
+    def _index(self) -> None:
+        """Keyword phrases by first word: exact short words, and long ones by their start."""
+        if getattr(self, "_short", None) is not None:
+            return
+        short: dict[str, list[tuple[int, list[str]]]] = {}
+        long: dict[str, list[tuple[int, str, list[str]]]] = {}
+        for i, category in enumerate(self.categories_):
+            for phrase in self.keywords_[category].split("|"):
+                words = phrase.split()
+                if not words:
+                    continue
+                if len(words[0]) < _STEM_MIN:
+                    short.setdefault(words[0], []).append((i, words[1:]))
+                else:
+                    long.setdefault(words[0][:_STEM_MIN], []).append((i, words[0], words[1:]))
+        self._short, self._long = short, long
+        self._cache: dict[str, list[tuple[int, list[str]]]] = {}
+
+    def _starting_with(self, token: str) -> list[tuple[int, list[str]]]:
+        """The (category, remaining words) of every keyword whose first word matches."""
+        cache = self._cache
+        found = cache.get(token)
+        if found is None:
+            if len(cache) > _MAX_CACHED:
+                cache.clear()
+            found = list(self._short.get(token, ()))
+            stems = {token} | {token[len(p) :] for p in _PREFIXES if token.startswith(p)}
+            for stem in stems:
+                for i, word, rest in self._long.get(stem[:_STEM_MIN], ()):
+                    if stem.startswith(word) and (i, rest) not in found:
+                        found.append((i, rest))
+            cache[token] = found
+        return found
+
+    def counts(self, text: str) -> list[int]:
+        """How many words or phrases typical of each category `text` has."""
+        self._index()
+        counts = [0] * len(self.categories_)
+        tokens = text.split()
+        for position, token in enumerate(tokens):
+            for i, rest in self._starting_with(token):
+                following = tokens[position + 1 : position + 1 + len(rest)]
+                if len(following) == len(rest) and all(
+                    _continues(word, t) for word, t in zip(rest, following, strict=True)
+                ):
+                    counts[i] += 1
+        return counts
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        counts = np.array([self.counts(text) for text in texts], dtype=np.float32)
+        return sp.csr_matrix(np.log1p(counts).reshape(len(texts), len(self.categories_)))
+
+
+class _FastFeatures:
+    """The fitted FeatureUnion's `transform`, computed faster for prediction: char_wb n-grams
+    never cross words, so each word's n-gram columns are computed once and cached. Gives the
+    same matrix as the union (a unit test checks it); falls back to it for other settings."""
+
+    def __init__(self, union: FeatureUnion) -> None:
+        self._union = union
+        steps = dict(union.transformer_list)
+        weights = union.transformer_weights or {}
+        self._word, self._char = steps.get("word"), steps.get("char")
+        self._keywords = steps.get("keywords")
+        self._weights = [weights.get(name, 1.0) for name, _ in union.transformer_list]
+        self._char_cache: dict[str, list[int]] = {}
+        self.enabled = (
+            [name for name, _ in union.transformer_list] == ["word", "char", "keywords"]
+            and _plain(self._word, "word")
+            and _plain(self._char, "char_wb")
+            and self._word.token_pattern == r"(?u)\b\w\w+\b"
+        )
+        if self.enabled:
+            self._token = re.compile(self._word.token_pattern)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        if not self.enabled:
+            return self._union.transform(texts)
+        blocks = [
+            _tfidf(self._word, self._word_columns(texts)),
+            _tfidf(self._char, self._char_columns(texts)),
+            self._keywords.transform(texts),
+        ]
+        return sp.hstack(
+            [
+                block * weight if weight != 1.0 else block
+                for block, weight in zip(blocks, self._weights, strict=True)
+            ],
+            format="csr",
+        ).astype(np.float32)
+
+    def _word_columns(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+        vocabulary = self._word.vocabulary_
+        low, high = self._word.ngram_range
+        columns: list[int] = []
+        indptr = [0]
+        for text in texts:
+            tokens = self._token.findall(text)
+            for n in range(low, high + 1):
+                for i in range(len(tokens) - n + 1):
+                    column = vocabulary.get(" ".join(tokens[i : i + n]) if n > 1 else tokens[i])
+                    if column is not None:
+                        columns.append(column)
+            indptr.append(len(columns))
+        return columns, indptr
+
+    def _char_columns(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+        cache = self._char_cache
+        if len(cache) > _MAX_CACHED:
+            cache.clear()
+        columns: list[int] = []
+        indptr = [0]
+        for text in texts:
+            for word in text.split():
+                found = cache.get(word)
+                if found is None:
+                    found = cache[word] = self._word_char_columns(word)
+                columns.extend(found)
+            indptr.append(len(columns))
+        return columns, indptr
+
+    def _word_char_columns(self, word: str) -> list[int]:
+        """sklearn's `_char_wb_ngrams` for one word, as vocabulary columns."""
+        vocabulary = self._char.vocabulary_
+        low, high = self._char.ngram_range
+        padded = f" {word} "
+        columns = []
+        for n in range(low, high + 1):
+            offset = 0
+            grams = [padded[offset : offset + n]]
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            columns.extend(vocabulary[g] for g in grams if g in vocabulary)
+            if offset == 0:
+                break
+        return columns
+
+
+def _plain(vectorizer: Any, analyzer: str) -> bool:
+    return (
+        isinstance(vectorizer, TfidfVectorizer)
+        and vectorizer.analyzer == analyzer
+        and vectorizer.preprocessor is None
+        and vectorizer.tokenizer is None
+        and vectorizer.stop_words is None
+        and not vectorizer.lowercase
+        and vectorizer.strip_accents is None
+        and not vectorizer.binary
+    )
+
+
+def _tfidf(vectorizer: TfidfVectorizer, columns: tuple[list[int], list[int]]) -> sp.csr_matrix:
+    """What TfidfVectorizer.transform does after counting (sublinear tf, idf, l2 norm)."""
+    indices, indptr = columns
+    counts = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), np.array(indices, dtype=np.int64), indptr),
+        shape=(len(indptr) - 1, len(vectorizer.vocabulary_)),
+    )
+    counts.sum_duplicates()
+    if vectorizer.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1.0
+    if vectorizer.use_idf:
+        counts.data *= vectorizer.idf_[counts.indices]
+    if vectorizer.norm is not None:
+        counts = normalize_rows(counts, norm=vectorizer.norm, copy=False)
+    return counts
+
+
 def _model_text(normalized: str, english: str) -> str:
     if english == "off":
         return normalized
@@ -76,15 +291,6 @@ def _model_text(normalized: str, english: str) -> str:
 
 
 def _build_pipeline(params: Hyperparameters, seed: int) -> Any:
-    # scikit-learn is imported here, not at module level: importing it costs ~0.8 s, which
-    # callers that only load a model for prediction would pay for nothing.
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import FeatureUnion, Pipeline
-    from sklearn.svm import LinearSVC
-
     features = FeatureUnion(
         [
             (
@@ -111,15 +317,20 @@ def _build_pipeline(params: Hyperparameters, seed: int) -> Any:
                     dtype=np.float32,
                 ),
             ),
+            ("keywords", KeywordCounts()),
         ],
-        transformer_weights={"word": 1.0, "char": params.char_weight},
+        transformer_weights={
+            "word": 1.0,
+            "char": params.char_weight,
+            "keywords": params.keyword_weight,
+        },
     )
     if params.estimator == "logreg":
         model: Any = LogisticRegression(C=params.C, max_iter=2000, random_state=seed)
     elif params.estimator == "svm":
         model = CalibratedClassifierCV(
             LinearSVC(C=params.C, random_state=seed),
-            method="sigmoid",
+            method=params.calibration,
             cv=StratifiedKFold(params.calibration_folds, shuffle=True, random_state=seed),
             ensemble=False,
         )
@@ -147,7 +358,12 @@ def _fingerprint(
     digest = hashlib.sha256()
     for text, category in sorted(examples):
         digest.update(f"{category}\t{text}\n".encode())
-    settings = {"params": params.as_dict(), "seed": seed, "sklearn": sklearn_version}
+    settings = {
+        "params": params.as_dict(),
+        "seed": seed,
+        "sklearn": sklearn_version,
+        "keywords": KEYWORDS,
+    }
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()[:12]
 
@@ -172,6 +388,7 @@ class Model:
         self.training_size = training_size
         self.metrics: dict[str, Any] = metrics or {}
         self._classes = np.array(pipeline.classes_)
+        self._features = _FastFeatures(pipeline.named_steps["features"])
 
     def __repr__(self) -> str:
         return f"Model(version={self.version!r}, training_size={self.training_size})"
@@ -183,7 +400,8 @@ class Model:
     def probabilities(self, normalized: Sequence[str]) -> np.ndarray:
         """Class probabilities (columns in `categories` order) for normalised texts."""
         english = self.hyperparameters.english
-        return self._pipeline.predict_proba([_model_text(text, english) for text in normalized])
+        features = self._features.transform([_model_text(text, english) for text in normalized])
+        return self._pipeline.named_steps["model"].predict_proba(features)
 
     def predict_normalized(self, normalized: Sequence[str]) -> list[Prediction]:
         """`predict` for texts that already went through `normalize.normalize`."""
@@ -223,16 +441,12 @@ class Model:
         }
 
     def to_bytes(self) -> bytes:
-        import joblib
-
         buffer = io.BytesIO()
         joblib.dump(self._state(), buffer, protocol=5)
         return zlib.compress(buffer.getvalue(), 6)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Model:
-        import joblib
-
         try:
             state = joblib.load(io.BytesIO(zlib.decompress(data)))
         except (zlib.error, EOFError, ValueError, KeyError) as exc:
@@ -258,6 +472,7 @@ class Model:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(self.to_bytes())
+            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; services may run as others
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -278,8 +493,6 @@ def train(
 ) -> Model:
     """Fit a model on (text, category) pairs. Duplicates (same normalised text and category)
     count once; every category of the taxonomy needs at least two examples."""
-    import sklearn
-
     pairs: dict[tuple[str, str], None] = {}
     for text, category in examples:
         if not is_category(category):

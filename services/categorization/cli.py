@@ -1,8 +1,8 @@
 """`suara`: classify JSON lines, evaluate and train the category model, without broker or DB.
 
-    suara classify < in.jsonl > out.jsonl     # {"text": ...} -> {"category", "confidence", ...}
-    suara eval [FILE.jsonl]                   # default: the corpus held-out split
-    suara train [--output PATH] [--extra FILE.jsonl] [--mongo-uri URI]
+suara classify < in.jsonl > out.jsonl     # {"text": ...} -> {"category", "confidence", ...}
+suara eval [FILE.jsonl]                   # default: the corpus held-out split
+suara train [--output PATH] [--extra FILE.jsonl] [--mongo-uri URI]
 """
 
 from __future__ import annotations

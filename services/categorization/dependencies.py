@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-import eventlet
+from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
@@ -32,9 +32,8 @@ class ActiveModel(DependencyProvider):
         self.model: Model | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
-
-    def start(self):
-        self.model = self._from_database() or eventlet.tpool.execute(_default_model)
+        # in setup, not start: every setup ends before any entrypoint starts consuming
+        self.model = self._from_database() or tpool.execute(_default_model)
         log.info("categorization model %s", self.model.version)
 
     def stop(self):
@@ -46,7 +45,7 @@ class ActiveModel(DependencyProvider):
             if version is None or version == known:
                 return None
             # deserializing takes a moment of CPU: keep the event loop (and heartbeats) free
-            return eventlet.tpool.execute(modelstore.load_version, self.db, version)
+            return tpool.execute(modelstore.load_version, self.db, version)
         except PyMongoError as exc:
             log.warning("could not look for a newer model: %s", exc)
             return None

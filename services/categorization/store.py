@@ -44,12 +44,15 @@ def review_queue(db: Database, limit: int = 100) -> list[dict]:
 
 def correct(db: Database, feedback_id: str, update: dict, expected_revision: int) -> dict | None:
     """Apply a staff correction if nobody changed the decision meanwhile; the new document."""
-    return db.decisions.find_one_and_update(
+    # no projection: FerretDB v1 does not implement it in findAndModify
+    doc = db.decisions.find_one_and_update(
         {"_id": feedback_id, "revision": expected_revision},
         update,
-        projection={"outbox": 0},
         return_document=ReturnDocument.AFTER,
     )
+    if doc is not None:
+        doc.pop("outbox", None)
+    return doc
 
 
 def add_correction(

@@ -12,7 +12,8 @@ from typing import Any
 
 from services.categorization import language, normalize, urgency
 from services.categorization.classifier import Model
-from services.categorization.taxonomy import FALLBACK_CATEGORY, departments as default_departments
+from services.categorization.taxonomy import FALLBACK_CATEGORY
+from services.categorization.taxonomy import departments as default_departments
 
 DEFAULT_REVIEW_THRESHOLD = 0.5
 # Confidence reported when the text has no usable words (emoji, punctuation, other scripts).
@@ -69,6 +70,7 @@ def decide_many(
     cleaned = [normalize.clean(text) for text in texts]
     normalized = [normalize.normalize_cleaned(c) for c in cleaned]
     usable = [i for i, n in enumerate(normalized) if normalize.has_letters(n)]
+    languages = language.detect_many_cleaned(cleaned)
     predictions = dict(
         zip(usable, model.predict_normalized([normalized[i] for i in usable]), strict=True)
     )
@@ -76,7 +78,6 @@ def decide_many(
     decisions: list[Decision] = []
     for i, norm in enumerate(normalized):
         urgent = urgency.assess_normalized(norm, texts[i])
-        lang = language.detect_cleaned(cleaned[i])
         prediction = predictions.get(i)
         if prediction is None:
             category, confidence, alternatives, method = (
@@ -99,7 +100,7 @@ def decide_many(
                 department=depts[category],
                 priority=urgent.priority,
                 urgency_reasons=urgent.reasons,
-                language=lang,
+                language=languages[i],
                 alternatives=alternatives,
                 needs_review=method == "fallback" or confidence < review_threshold,
                 model_version=model.version,
@@ -117,6 +118,4 @@ def decide(
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
 ) -> Decision:
     """Triage one text. Raises InvalidText for a non-string or whitespace-only text."""
-    return decide_many(
-        [text], model, departments=departments, review_threshold=review_threshold
-    )[0]
+    return decide_many([text], model, departments=departments, review_threshold=review_threshold)[0]

@@ -28,7 +28,7 @@ Priority = Literal["urgent", "normal"]
 
 def _gap(n: int) -> str:
     """Up to `n` filler words between two parts of a phrase."""
-    return r"(?:\w+ ){0,%d}" % n
+    return r"(?:\w+ ){0," + str(n) + "}"
 
 
 _PERSON = (
@@ -38,17 +38,20 @@ _PERSON = (
     r"driver|worker|student|students)"
 )
 
+
 @dataclass(frozen=True)
 class Rule:
     reason: str
     pattern: re.Pattern[str]
+    # Words one of which every match contains: texts without any skip the regex (speed).
+    anchors: frozenset[str]
     # Ignore a match whose own words contain a negation ("air tidak bisa masuk rumah"); off for
     # rules whose phrase contains one ("belum pulang", "hampir sejajar tanggul").
     negated_inside: bool = True
 
 
-def _rule(reason: str, pattern: str, *, negated_inside: bool = True) -> Rule:
-    return Rule(reason, re.compile(pattern), negated_inside)
+def _rule(reason: str, pattern: str, *, anchors: str, negated_inside: bool = True) -> Rule:
+    return Rule(reason, re.compile(pattern), frozenset(anchors.split()), negated_inside)
 
 
 HAZARD_RULES: tuple[Rule, ...] = (
@@ -58,17 +61,20 @@ HAZARD_RULES: tuple[Rule, ...] = (
         + _gap(6)
         + r"(?:masuk|memasuki|menggenangi|merendam|naik) (?:ke )?(?:dalam )?"
         r"(?:rumah|permukiman|pemukiman|kamar|dapur|kampung|toko|sekolah|puskesmas|kelas)",
+        anchors="masuk memasuki menggenangi merendam naik",
     ),
     _rule(
         "water_in_homes",
         r"\b(?:sudah|mulai|telah) (?:\w+ )?(?:masuk|menggenangi|merendam) (?:ke )?(?:dalam )?"
         r"(?:rumah rumah|rumah warga|permukiman|pemukiman)\b",
+        anchors="masuk menggenangi merendam",
     ),
     _rule(
         "water_in_homes",
         r"\b(?:rumah|rumah warga|permukiman|pemukiman|ratusan rumah|puluhan rumah)\b "
         + _gap(2)
         + r"(?:terendam|kebanjiran|tergenang|kemasukan air|kelelep|klelep)\b",
+        anchors="terendam kebanjiran tergenang kemasukan kelelep klelep",
     ),
     _rule(
         "water_in_homes",
@@ -79,6 +85,7 @@ HAZARD_RULES: tuple[Rule, ...] = (
         + _gap(2)
         + r"(?:house|houses|home|homes|building|neighbourhood|neighborhood|shops)\b"
         r"|\b(?:houses?|homes?)\b " + _gap(2) + r"(?:flooded|submerged|under water|underwater)\b",
+        anchors="entered entering into inside flooded submerged under underwater",
     ),
     _rule(
         "deep_flood",
@@ -86,6 +93,10 @@ HAZARD_RULES: tuple[Rule, ...] = (
         + _gap(4)
         + r"(?:setinggi |sedalam |sampai |hingga |se)?(?:dada|pinggang|sepinggang|sedada|leher|"
         r"seleher|atap|plafon)\b|\b(?:waist|chest|neck)[ -]?(?:deep|high)\b",
+        anchors=(
+            "dada sedada pinggang sepinggang leher seleher atap seatap plafon seplafon waist "
+            "chest neck waistdeep chestdeep neckdeep waisthigh chesthigh neckhigh"
+        ),
     ),
     _rule(
         "embankment_breach",
@@ -96,12 +107,14 @@ HAZARD_RULES: tuple[Rule, ...] = (
         r"|\b(?:embankment|levee|dike|dyke|sea ?wall|dam)\b "
         + _gap(3)
         + r"(?:breach|breached|burst|collapsed|broke|broken|gave way)\b",
+        anchors=(
+            "jebol bobol jebolnya bobolnya ambruk runtuh roboh longsor pecah breach breached "
+            "burst collapsed broke broken gave"
+        ),
     ),
     _rule(
         "fallen_tree",
-        r"\b(?:pohon|dahan|cabang)\b "
-        + _gap(6)
-        + r"(?:tumbang|roboh|ambruk|menimpa|rubuh)\b"
+        r"\b(?:pohon|dahan|cabang)\b " + _gap(6) + r"(?:tumbang|roboh|ambruk|menimpa|rubuh)\b"
         r"|\b(?:ranting|dahan|cabang|pang|pohon|branch)\b "
         + _gap(4)
         + r"(?:patah|jatuh|nyangkut|tersangkut|menimpa|fell|fallen|caught) "
@@ -110,6 +123,10 @@ HAZARD_RULES: tuple[Rule, ...] = (
         r"|\btumbang(?:nya)? " + _gap(1) + r"pohon\b"
         r"|\b(?:fallen|fell|collapsed|uprooted) " + _gap(1) + r"(?:tree|trees)\b"
         r"|\b(?:tree|trees)\b " + _gap(2) + r"(?:fell|fallen|collapsed|came down)\b",
+        anchors=(
+            "tumbang tumbangnya roboh ambruk menimpa rubuh kabel wire wires cable cables "
+            "fallen fell collapsed uprooted came"
+        ),
     ),
     _rule(
         "fire",
@@ -117,6 +134,7 @@ HAZARD_RULES: tuple[Rule, ...] = (
         r"api membesar|apinya membesar|api berkobar|kobaran api)\b"
         r"|\b(?:on fire|caught fire|fire broke out|fire spreading|house fire|blaze|flames)\b"
         r"|\bburning (?:\w+ ){0,2}(?:warehouse|house|building|factory|shop|market|kiosk)\b",
+        anchors="kebakaran terbakar dilalap membesar berkobar kobaran fire blaze flames burning",
     ),
     _rule(
         "electrical_hazard",
@@ -135,13 +153,19 @@ HAZARD_RULES: tuple[Rule, ...] = (
         + _gap(2)
         + r"(?:down|fallen|fell|snapped|hanging|dangling|sparking|exposed)\b"
         r"|\b(?:electrocuted|electric shock|sparking|short circuit)\b",
+        anchors=(
+            "kabel korsleting konsleting korslet konslet pendek kesetrum tersetrum tersengat "
+            "percikan meledak hangus smell berasap dengung tiang wire wires cable cables line "
+            "lines electrocuted shock sparking circuit"
+        ),
     ),
     _rule(
         "bridge_collapse",
         r"(?<!pagar )(?<!pengaman )(?<!pegangan )(?<!railing )\b(?:jembatan|kreteg|bridge)\b "
-        + r"(?:(?!pagar|pegangan|railing|rambu|lampu|papan)\w+ ){0,4}"
+        + r"(?:(?!pagar|pegangan|railing|rambu|lampu|papan)\w+ ){0,8}"
         + r"(?:ambruk|ambrukan|putus|runtuh|roboh|amblas|hanyut|patah|jebol|collapsed|collapse|"
         r"washed away|caved in|gave way)\b",
+        anchors="jembatan kreteg bridge",
     ),
     _rule(
         "gas_leak",
@@ -149,6 +173,7 @@ HAZARD_RULES: tuple[Rule, ...] = (
         + _gap(2)
         + r"(?:bocor|kebocoran|meledak)\b|\bbau gas\b|\bledakan\b"
         r"|\bgas leak\b|\bsmells? of gas\b|\bexplosion\b",
+        anchors="gas elpiji lpg ledakan explosion",
     ),
     _rule(
         "chemical_spill",
@@ -156,16 +181,19 @@ HAZARD_RULES: tuple[Rule, ...] = (
         + _gap(3)
         + r"(?:bocor|tumpah|leak|leaking|spill|spilled|spilling)\b"
         r"|\b(?:leaking|spilled|leaked) " + _gap(1) + r"(?:chemical|chemicals|drum|drums)\b",
+        anchors="bocor tumpah leak leaking spill spilled spilling leaked",
     ),
     _rule(
         "people_trapped",
         r"\b(?:tertimbun|terjepit|terjebak(?! macet)|tertimpa|terkubur|trapped|pinned under|"
         r"buried)\b",
+        anchors="tertimbun terjepit terjebak tertimpa terkubur trapped pinned buried",
     ),
     _rule(
         "explicit_emergency",
         r"^(?:\w+ ){0,2}(?:emergency|urgent|sos)\b(?! room| number| department| ward| care)"
         r"|\b(?:emergency|urgently|sos)(?: \w+){0,2}$",
+        anchors="emergency urgent urgently sos",
     ),
 )
 
@@ -181,6 +209,12 @@ INCIDENT_RULES: tuple[Rule, ...] = (
         r"can t breathe|cannot breathe|chest pain|seizure)\b"
         r"|" + _PERSON + r" " + _gap(2) + r"(?:meninggal|mati|tewas|died)\b",
         negated_inside=False,
+        anchors=(
+            "korban korbannya luka terluka berdarah pendarahan pingsan sadar tergeletak "
+            "kejang sesak patah bangun bergerak bernapas injured injuries bleeding "
+            "unconscious hurt moving breathing stand breathe pain seizure meninggal mati "
+            "tewas died"
+        ),
     ),
     _rule(
         "accident",
@@ -188,6 +222,10 @@ INCIDENT_RULES: tuple[Rule, ...] = (
         r"terperosok|accident|crash|collision|hit by|run over)\b"
         r"|\b(?:bus|mobil|motor|truk|truck|car) " + _gap(2) + r"(?:masuk|terjun ke|tercebur ke) "
         r"(?:selokan|got|sungai|jurang|parit)\b",
+        anchors=(
+            "kecelakaan tabrakan tertabrak menabrak ditabrak tertemper terbalik terguling "
+            "terperosok accident crash collision hit run masuk terjun tercebur"
+        ),
     ),
     _rule(
         "violence",
@@ -196,18 +234,29 @@ INCIDENT_RULES: tuple[Rule, ...] = (
         r"pemukulan|dirampas|perampokan|dirampok|begal|mengancam|ngancam|ngancem|lempar batu|"
         r"saling lempar|melempari|mbalangi|machete|machetes|knife|knives|brawl|fight|fighting|"
         r"stabbed|robbed|robbery|threatening|smashing|attacked|assault)\b",
+        anchors=(
+            "tawuran perkelahian berkelahi pengeroyokan dikeroyok dibacok bacok ditusuk "
+            "celurit sajam senjata parang pedang pisau golok mengamuk dipukul dipukuli "
+            "pemukulan dirampas perampokan dirampok begal mengancam ngancam ngancem lempar "
+            "saling melempari mbalangi machete machetes knife knives brawl fight fighting "
+            "stabbed robbed robbery threatening smashing attacked assault"
+        ),
     ),
     _rule(
         "collapse",
-        r"\b(?:jalan|tanah|aspal|rumah|atap|plafon|tembok|dinding|bangunan|gedung|kelas|los|"
+        r"\b(?:jalan|tanah|aspal|rumah|atap|plafon|bangunan|gedung|kelas|los|"
         r"kios|ceiling|roof|wall|building|road)\b "
         + _gap(3)
         + r"(?:roboh|ambruk|runtuh|amblas|longsor|ambrol|rubuh|collapsed|caved in)\b(?! sedikit)"
         r"|\b(?:longsor|sinkhole|landslide)\b",
+        anchors=(
+            "roboh ambruk runtuh amblas longsor ambrol rubuh collapsed caved sinkhole landslide"
+        ),
     ),
     _rule(
         "drowning",
         r"\b(?:hanyut|tenggelam|terseret|tercebur|terbawa arus|swept|drowning|drowned)\b",
+        anchors="hanyut tenggelam terseret tercebur terbawa swept drowning drowned",
     ),
     _rule(
         "fall",
@@ -217,39 +266,49 @@ INCIDENT_RULES: tuple[Rule, ...] = (
         + r"(?:jatuh|terjatuh|fell|fallen) (?:ke|into|from|dari) "
         + _gap(2)
         + r"(?:sungai|got|selokan|saluran|lubang|sumur|septic|motor|drain|river|hole|well)\b",
+        anchors="jatuh terjatuh fell fallen",
     ),
     _rule(
         "medical",
         r"\b(?:keracunan|poisoning|muntah|mual|diare|diarrhoea|diarrhea|vomiting|outbreak|"
         r"wabah|klb|sick|dehydrated|melahirkan)\b",
+        anchors=(
+            "keracunan poisoning muntah mual diare diarrhoea diarrhea vomiting outbreak wabah "
+            "klb sick dehydrated melahirkan"
+        ),
     ),
     _rule(
         "missing_person",
         _PERSON + r" " + _gap(4) + r"(?:hilang|belum pulang|tidak pulang|diculik|missing|"
         r"kidnapped)\b",
         negated_inside=False,
+        anchors="hilang pulang diculik missing kidnapped",
     ),
     _rule(
         "hunger",
         r"\b(?:tidak|belum) makan " + _gap(2) + r"(?:hari|sejak)\b"
         r"|\bhari (?:tidak|belum) makan\b|\b(?:kelaparan|starving|no food|tidak ada makanan)\b",
         negated_inside=False,
+        anchors="makan kelaparan starving food makanan",
     ),
     _rule(
         "no_drinking_water",
         r"\b(?:tidak|tak) (?:punya|ada) air (?:minum|bersih) sama sekali\b"
         r"|\b(?:tidak|tak) punya air minum\b|\bno (?:drinking|clean) water (?:at all|left)\b",
         negated_inside=False,
+        anchors="minum bersih drinking clean",
     ),
     _rule(
         "burst_main",
         r"\b(?:pipa|pipe)\b " + _gap(3) + r"(?:pecah|patah|burst|jebol)\b",
+        anchors="pecah patah burst jebol",
     ),
     _rule(
         "river_overtopping",
         r"\b(?:(?:hampir|sudah|nyaris|meh) )*(?:sejajar|setinggi|sama tinggi|sama tingginya) "
-        r"(?:dengan )?tanggul\b",
+        r"(?:dengan )?tanggul\b|\btanggul " + _gap(3) + r"(?:rembes|bocor|retak)\b",
         negated_inside=False,
+        anchors="tanggul",
     ),
 )
 
@@ -273,10 +332,12 @@ _NOT_NOW = re.compile(
 _NEGATION_WORDS = (
     r"tidak|tak|belum|bukan|tanpa|hampir|nyaris|meh|jangan|semoga|khawatir|takut|kalau|jika|"
     r"seandainya|sebelum|bisa|akan|nanti|rawan|risiko|bahaya|no|not|nobody|never|without|"
-    r"almost|nearly|if|worried|before|could|might|would|risk|prone"
+    r"almost|nearly|if|worried|before|could|might|would|risk|prone|sebentar|soon"
 )
 _NEGATION = re.compile(f"(?:{_NEGATION_WORDS})")
 _NEGATED_INSIDE = re.compile(rf"\b(?:{_NEGATION_WORDS})\b")
+# A hedge right after the match: "ada yang korslet paling" (probably a short circuit).
+_HEDGE_AFTER = re.compile(r" (?:paling|mungkin|kayaknya|sepertinya|maybe|probably)\b")
 # Words that may stand between a negation and the match ("tidak ada korban").
 _FILLERS = frozenset("ada yang sampai sempat pun one anyone a the is was were".split())
 _MAX_FILLERS = 3
@@ -298,6 +359,8 @@ def _negated(text: str, match: re.Match[str], rule: Rule) -> bool:
         before.pop()
     if before and _NEGATION.fullmatch(before[-1]):
         return True
+    if _HEDGE_AFTER.match(text, match.end()):
+        return True
     return rule.negated_inside and _NEGATED_INSIDE.search(match.group()) is not None
 
 
@@ -305,21 +368,32 @@ def _fires(rule: Rule, text: str) -> bool:
     return any(not _negated(text, match, rule) for match in rule.pattern.finditer(text))
 
 
-def assess_normalized(normalized: str, raw: str = "") -> Urgency:
-    """`assess` for text that already went through `normalize.normalize` (`raw`: the
-    original text, for its punctuation)."""
+def _assess(normalized: str, raw: str, *, use_anchors: bool = True) -> Urgency:
+    tokens = set(normalized.split())
+
+    def candidates(rules: tuple[Rule, ...]) -> list[Rule]:
+        return [r for r in rules if not (use_anchors and r.anchors.isdisjoint(tokens))]
+
     reasons: list[str] = []
-    for rule in HAZARD_RULES:
+    for rule in candidates(HAZARD_RULES):
         if rule.reason not in reasons and _fires(rule, normalized):
             reasons.append(rule.reason)
-    if not _NOT_NOW.search(normalized):
-        incidents = [rule.reason for rule in INCIDENT_RULES if _fires(rule, normalized)]
-        now = _NOW.search(normalized) is not None or _BANG.search(raw) is not None
-        if now or len(incidents) >= 2:
-            reasons += [reason for reason in incidents if reason not in reasons]
+    incident_rules = candidates(INCIDENT_RULES)
+    if incident_rules and not _NOT_NOW.search(normalized):
+        incidents = [rule.reason for rule in incident_rules if _fires(rule, normalized)]
+        if incidents:
+            now = _NOW.search(normalized) is not None or _BANG.search(raw) is not None
+            if now or len(incidents) >= 2:
+                reasons += [reason for reason in incidents if reason not in reasons]
     return Urgency("urgent" if reasons else "normal", reasons)
 
 
+def assess_normalized(normalized: str, raw: str = "") -> Urgency:
+    """`assess` for text that already went through `normalize.normalize` (`raw`: the
+    original text, for its punctuation)."""
+    return _assess(normalized, raw)
+
+
 def assess(text: str) -> Urgency:
-    """"urgent" with the names of the rules that fired, or "normal" with no reasons."""
+    """ "urgent" with the names of the rules that fired, or "normal" with no reasons."""
     return assess_normalized(normalize(text), text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -40,9 +39,4 @@ def get(db: Database, feedback_id: str) -> dict | None:
 def apply_categorization(db: Database, data: dict) -> bool:
     """Apply a categorization; False when it is a duplicate or older than the stored one."""
     query, update = feedback.categorization_update(data)
-    return (
-        db.feedback.find_one_and_update(
-            query, update, projection={"_id": 1}, return_document=ReturnDocument.AFTER
-        )
-        is not None
-    )
+    return db.feedback.update_one(query, update).modified_count == 1

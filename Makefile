@@ -1,0 +1,71 @@
+# Suara: the front door. `make run` runs the platform; `make test` passes the tests.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MODEL := services/categorization/model/default.joblib
+SERVERS := deploy/local-servers.sh
+
+.PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
+        bench up down clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed (PY=$(PY) not found)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	@touch $@
+
+$(MODEL): $(STAMP) $(wildcard services/categorization/corpus/*.jsonl)
+	$(BIN)/suara train --output $(MODEL) >/dev/null
+
+install: $(STAMP) $(MODEL) ## the virtualenv (.venv) with Suara and its tools, and the default model
+
+model: $(STAMP) ## retrain the shipped default model from the corpus
+	$(BIN)/suara train --output $(MODEL)
+
+servers: ## install when missing and start RabbitMQ and FerretDB on 127.0.0.1
+	$(SERVERS) start
+
+servers-stop:
+	$(SERVERS) stop
+
+run: install servers ## the whole platform in the foreground (Ctrl-C stops it)
+	$(BIN)/python deploy/platform.py
+
+run-%: install servers ## one service on its own, e.g. make run-categorization
+	$(BIN)/python -m shared.runner $*
+
+test: install servers ## every test: unit, integration, e2e
+	$(BIN)/pytest -q
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install servers
+	$(BIN)/pytest -q tests/integration
+
+e2e: install servers
+	$(BIN)/pytest -q tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install servers ## classifier throughput benchmark
+	$(BIN)/python bench/classify_bench.py
+
+up: ## the platform in Docker (needs a Docker engine)
+	docker compose up --build -d
+
+down:
+	docker compose down
+
+clean: ## stop local servers, remove the virtualenv and local data
+	-$(SERVERS) stop
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info $(MODEL)

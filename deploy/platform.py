@@ -1,0 +1,130 @@
+"""Runs the four Suara services as separate processes, in the foreground (``make run``).
+
+Each service is ``python -m shared.runner <service>``, one process each, as in production; the
+e2e tests start them the same way through ``ServiceProcess``. Ctrl-C or SIGTERM stops them all.
+
+    python deploy/platform.py [service ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "categorization", "notification", "reporting")
+DEFAULT_PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
+
+
+def port_of(service: str, env: dict | None = None) -> int:
+    env = os.environ if env is None else env
+    return int(env.get(f"SUARA_{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+
+def healthy(port: int, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=timeout) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class ServiceProcess:
+    """One service in its own process, its output in ``var/log/<name>.log``."""
+
+    def __init__(self, service: str, env: dict | None = None, log_dir: Path | None = None,
+                 name: str | None = None):
+        self.service = service
+        self.name = name or service
+        self.env = {**os.environ, **(env or {})}
+        self.port = port_of(service, self.env)
+        self.log_path = (log_dir or ROOT / "var" / "log") / f"{self.name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ServiceProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "shared.runner", self.service],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}); see {self.log_path}")
+            if healthy(self.port):
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.name} not healthy on port {self.port} after {timeout}s")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, for fault tests."""
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = set(args.services) - set(SERVICES)
+    if unknown:
+        parser.error(f"unknown service(s): {', '.join(sorted(unknown))}")
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    procs = [ServiceProcess(s).start() for s in (args.services or SERVICES)]
+    try:
+        for p in procs:
+            p.wait_healthy()
+        print("Suara is running:", flush=True)
+        for p in procs:
+            print(f"  {p.service:<15} http://127.0.0.1:{p.port}   (log: {p.log_path})", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+        while not stopping:
+            dead = [p for p in procs if not p.alive()]
+            if dead:
+                print(f"{dead[0].name} exited; see {dead[0].log_path}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"could not start Suara: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping Suara...", flush=True)
+        for p in procs:
+            p.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
