@@ -1,10 +1,17 @@
 """The category model: TF-IDF over word and character n-grams, and a calibrated linear model.
 
-Features are computed on `normalize.normalize` output: word 1-2-grams catch phrases
-("lampu jalan", "air masuk"), char_wb 2-5-grams catch typos, affixes and Javanese forms that
-the slang dictionary does not know ("dalane", "bolong2", "sampahe"). Training is
-deterministic: same examples + hyperparameters + scikit-learn version -> same model and
-the same `version`.
+Features are computed on `normalize.normalize` output, with English domain words replaced by
+their Indonesian equivalents (`normalize.translate_english`), so the few English reports share
+what the many Indonesian and Javanese ones teach:
+- word 1-2-grams catch phrases ("lampu jalan", "air masuk");
+- char_wb 2-5-grams catch typos, affixes and Javanese forms the slang dictionary does not know
+  ("dalane", "bolongan", "sampahe");
+- per category, the number of its typical words (`taxonomy.KEYWORDS`): a prior for words the
+  corpus has few examples of.
+A LinearSVC (C=1) with temperature-scaled probabilities (cross-validated, so the top category
+is the SVM's own) turns them into a category and a confidence. Hyperparameters were chosen by
+5-fold cross-validation on the training split. Training is deterministic: same examples +
+hyperparameters + keywords + scikit-learn version -> same model and the same `version`.
 
 Serialised models are pickles (via joblib): load only files and documents this platform
 wrote itself.
@@ -16,9 +23,11 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import tempfile
 import zlib
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -153,8 +162,15 @@ class KeywordCounts(TransformerMixin, BaseEstimator):
         self._index()
         counts = [0] * len(self.categories_)
         tokens = text.split()
+        cache = self._cache
         for position, token in enumerate(tokens):
-            for i, rest in self._starting_with(token):
+            found = cache.get(token)
+            if found is None:
+                found = self._starting_with(token)
+            for i, rest in found:
+                if not rest:
+                    counts[i] += 1
+                    continue
                 following = tokens[position + 1 : position + 1 + len(rest)]
                 if len(following) == len(rest) and all(
                     _continues(word, t) for word, t in zip(rest, following, strict=True)
@@ -205,27 +221,33 @@ class _FastFeatures:
             format="csr",
         ).astype(np.float32)
 
-    def _word_columns(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    def _word_columns(self, texts: Sequence[str]) -> tuple[array[int], array[int]]:
         vocabulary = self._word.vocabulary_
         low, high = self._word.ngram_range
-        columns: list[int] = []
-        indptr = [0]
+        columns: array[int] = array("q")
+        indptr: array[int] = array("q", [0])
+        add = columns.append
         for text in texts:
             tokens = self._token.findall(text)
-            for n in range(low, high + 1):
-                for i in range(len(tokens) - n + 1):
-                    column = vocabulary.get(" ".join(tokens[i : i + n]) if n > 1 else tokens[i])
+            if low == 1:
+                for token in tokens:
+                    column = vocabulary.get(token)
                     if column is not None:
-                        columns.append(column)
+                        add(column)
+            for n in range(max(low, 2), high + 1):
+                for i in range(len(tokens) - n + 1):
+                    column = vocabulary.get(" ".join(tokens[i : i + n]))
+                    if column is not None:
+                        add(column)
             indptr.append(len(columns))
         return columns, indptr
 
-    def _char_columns(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    def _char_columns(self, texts: Sequence[str]) -> tuple[array[int], array[int]]:
         cache = self._char_cache
         if len(cache) > _MAX_CACHED:
             cache.clear()
-        columns: list[int] = []
-        indptr = [0]
+        columns: array[int] = array("q")
+        indptr: array[int] = array("q", [0])
         for text in texts:
             for word in text.split():
                 found = cache.get(word)
@@ -235,12 +257,12 @@ class _FastFeatures:
             indptr.append(len(columns))
         return columns, indptr
 
-    def _word_char_columns(self, word: str) -> list[int]:
+    def _word_char_columns(self, word: str) -> array[int]:
         """sklearn's `_char_wb_ngrams` for one word, as vocabulary columns."""
         vocabulary = self._char.vocabulary_
         low, high = self._char.ngram_range
         padded = f" {word} "
-        columns = []
+        columns: array[int] = array("q")
         for n in range(low, high + 1):
             offset = 0
             grams = [padded[offset : offset + n]]
@@ -266,11 +288,12 @@ def _plain(vectorizer: Any, analyzer: str) -> bool:
     )
 
 
-def _tfidf(vectorizer: TfidfVectorizer, columns: tuple[list[int], list[int]]) -> sp.csr_matrix:
+def _tfidf(vectorizer: TfidfVectorizer, columns: tuple[array[int], array[int]]) -> sp.csr_matrix:
     """What TfidfVectorizer.transform does after counting (sublinear tf, idf, l2 norm)."""
-    indices, indptr = columns
+    indices = np.frombuffer(columns[0], dtype=np.int64)
+    indptr = np.frombuffer(columns[1], dtype=np.int64)
     counts = sp.csr_matrix(
-        (np.ones(len(indices), dtype=np.float32), np.array(indices, dtype=np.int64), indptr),
+        (np.ones(len(indices), dtype=np.float32), indices, indptr),
         shape=(len(indptr) - 1, len(vectorizer.vocabulary_)),
     )
     counts.sum_duplicates()
@@ -363,6 +386,7 @@ def _fingerprint(
         "seed": seed,
         "sklearn": sklearn_version,
         "keywords": KEYWORDS,
+        "format": FORMAT,
     }
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()[:12]
@@ -449,7 +473,7 @@ class Model:
     def from_bytes(cls, data: bytes) -> Model:
         try:
             state = joblib.load(io.BytesIO(zlib.decompress(data)))
-        except (zlib.error, EOFError, ValueError, KeyError) as exc:
+        except (zlib.error, pickle.UnpicklingError, EOFError, ValueError, KeyError) as exc:
             raise ValueError(f"not a serialised categorization model: {exc}") from exc
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise ValueError("not a serialised categorization model (unknown format)")

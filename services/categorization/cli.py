@@ -19,6 +19,7 @@ from typing import IO, Any
 from services.categorization import corpus, triage
 from services.categorization.classifier import DEFAULT_MODEL_PATH, Model, train
 from services.categorization.evaluation import Report, evaluate, format_report
+from services.categorization.taxonomy import is_category
 
 MONGO_URI_ENV = "SUARA_MONGO_URI"
 MODEL_PATH_ENV = "SUARA_MODEL_PATH"
@@ -39,11 +40,19 @@ def train_model(
     evaluate on the held-out split. The report is also stored in `model.metrics`.
 
     Extra examples identical (after normalisation) to a held-out line are left out, so the
-    held-out figures stay honest.
+    held-out figures stay honest, and so are those with no text or an unknown category.
     """
     heldout = corpus.heldout_examples(corpus_dir)
     heldout_keys = {corpus.dedupe_key(text) for text, _ in heldout}
-    extras = [(t, c) for t, c in extra_examples if corpus.dedupe_key(t) not in heldout_keys]
+    extras, skipped = [], 0
+    for text, category in extra_examples:
+        usable = isinstance(text, str) and text.strip() and is_category(category)
+        if usable and corpus.dedupe_key(text) not in heldout_keys:
+            extras.append((text, category))
+        else:
+            skipped += 1
+    if skipped:
+        _log(f"suara train: left out {skipped} extra examples (held-out copies or invalid)")
     started = time.perf_counter()
     model = train([*corpus.train_examples(corpus_dir), *extras], seed=seed)
     training_seconds = time.perf_counter() - started
@@ -233,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(args)
-    except corpus.CorpusError as exc:
+    except (corpus.CorpusError, OSError) as exc:
         _log(f"suara {args.command}: {exc}")
         return 2
     except BrokenPipeError:

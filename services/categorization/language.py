@@ -85,7 +85,8 @@ class _BatchScorer:
 
     def __init__(self, identifier: LanguageIdentifier) -> None:
         self.identifier = identifier
-        self.nextmove = np.asarray(identifier.tk_nextmove, dtype=np.int64)
+        moves = identifier.tk_nextmove  # array.array: viewed in place, not copied (~40 MB)
+        self.nextmove = np.frombuffer(moves, dtype=np.dtype(moves.typecode))
         self.rowbase = np.asarray(identifier.tk_row, dtype=np.int64) << 8
         self.output = np.asarray(identifier.tk_output, dtype=np.int64)
         self.ptc = np.ascontiguousarray(identifier.nb_ptc, dtype=np.float32)

@@ -636,9 +636,12 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|id|net|org|go\.id|c
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _REDUPLICATION = re.compile(r"\b([a-z]{2,})2\b")  # "jalan2" -> "jalan jalan"
 _NUMBER = re.compile(r"\d+")
-_NON_WORD = re.compile(r"[^a-z0 ]+")
+# After folding the text is ASCII: every character but letters and digits becomes a space.
+_NON_WORD_TABLE = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isdigit() or "a" <= chr(c) <= "z")}
+)
+_DOMAIN_HINT = re.compile(r"\.(?:com|id|net|org)\b")
 _REPEAT = re.compile(r"([a-z])\1{2,}")  # "bangettt" -> "banget"; keeps "maaf", "saat"
-_SPACES = re.compile(r"\s+")
 _COMBINING = re.compile(r"[\u0300-\u036f]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
@@ -667,14 +670,15 @@ def clean(text: str) -> str:
     """Lowercase ASCII words separated by single spaces; numbers become "0"."""
     text = strip_html(text[:MAX_RAW_CHARS])
     text = _fold_to_ascii(text)
-    if "@" in text or "." in text:
+    if "@" in text:
         text = _EMAIL.sub(" email ", text)
+    if "." in text and ("www." in text or "://" in text or _DOMAIN_HINT.search(text)):
         text = _URL.sub(" url ", text)
-    text = _REDUPLICATION.sub(r"\1 \1", text)
-    text = _NUMBER.sub(" 0 ", text)
-    text = _NON_WORD.sub(" ", text)
+    if "2" in text:
+        text = _REDUPLICATION.sub(r"\1 \1", text)
+    text = _NUMBER.sub(" 0 ", text.translate(_NON_WORD_TABLE))
     text = _REPEAT.sub(r"\1", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def expand(tokens: list[str]) -> list[str]:

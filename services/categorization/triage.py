@@ -118,4 +118,11 @@ def decide(
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
 ) -> Decision:
     """Triage one text. Raises InvalidText for a non-string or whitespace-only text."""
+    validate_text(text)
     return decide_many([text], model, departments=departments, review_threshold=review_threshold)[0]
+
+
+def warm_up(model: Model) -> None:
+    """Load what the first decision would otherwise load (the language model, ~0.4 s), e.g.
+    in a service's setup rather than inside its first request."""
+    decide_many(["jalan rusak"], model)

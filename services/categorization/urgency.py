@@ -368,17 +368,35 @@ def _fires(rule: Rule, text: str) -> bool:
     return any(not _negated(text, match, rule) for match in rule.pattern.finditer(text))
 
 
+def _anchor_index(rules: tuple[Rule, ...]) -> dict[str, tuple[int, ...]]:
+    index: dict[str, list[int]] = {}
+    for position, rule in enumerate(rules):
+        for word in rule.anchors:
+            index.setdefault(word, []).append(position)
+    return {word: tuple(positions) for word, positions in index.items()}
+
+
+_HAZARD_INDEX = _anchor_index(HAZARD_RULES)
+_INCIDENT_INDEX = _anchor_index(INCIDENT_RULES)
+
+
+def _candidates(
+    rules: tuple[Rule, ...], index: dict[str, tuple[int, ...]], tokens: list[str], use: bool
+) -> list[Rule]:
+    """The rules whose anchors occur in the tokens, in rule order (all rules if not `use`)."""
+    if not use:
+        return list(rules)
+    positions = {p for token in tokens if token in index for p in index[token]}
+    return [rules[p] for p in sorted(positions)]
+
+
 def _assess(normalized: str, raw: str, *, use_anchors: bool = True) -> Urgency:
-    tokens = set(normalized.split())
-
-    def candidates(rules: tuple[Rule, ...]) -> list[Rule]:
-        return [r for r in rules if not (use_anchors and r.anchors.isdisjoint(tokens))]
-
+    tokens = normalized.split()
     reasons: list[str] = []
-    for rule in candidates(HAZARD_RULES):
+    for rule in _candidates(HAZARD_RULES, _HAZARD_INDEX, tokens, use_anchors):
         if rule.reason not in reasons and _fires(rule, normalized):
             reasons.append(rule.reason)
-    incident_rules = candidates(INCIDENT_RULES)
+    incident_rules = _candidates(INCIDENT_RULES, _INCIDENT_INDEX, tokens, use_anchors)
     if incident_rules and not _NOT_NOW.search(normalized):
         incidents = [rule.reason for rule in incident_rules if _fires(rule, normalized)]
         if incidents:

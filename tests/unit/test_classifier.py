@@ -1,0 +1,136 @@
+"""The category model: held-out quality, determinism, serialisation, corrections."""
+
+import numpy as np
+import pytest
+
+from services.categorization import corpus
+from services.categorization.classifier import (
+    MAX_MODEL_BYTES,
+    Model,
+    Prediction,
+    TrainingError,
+    _model_text,
+    train,
+)
+from services.categorization.evaluation import evaluate, format_report
+from services.categorization.normalize import normalize
+from services.categorization.taxonomy import CATEGORY_IDS
+
+SNAKES = [
+    ("Ada ular kobra masuk ke dapur rumah warga, mohon dievakuasi", "public_order"),
+    ("Ular sanca besar di selokan depan rumah, warga takut keluar", "public_order"),
+    ("Tolong ada ular di gudang belakang rumah kami", "public_order"),
+    ("Biawak masuk pekarangan warga, anak-anak takut main", "public_order"),
+    ("Ulo gedhe mlebu omah tanggaku, tulung dijupuk", "public_order"),
+    ("A snake got into our kitchen, please send someone to catch it", "public_order"),
+    ("Ular masuk kamar mandi, kami tidak berani masuk", "public_order"),
+    ("Anakan ular ditemukan di teras rumah tiap malam", "public_order"),
+]
+SNAKE_QUERY = "ada ular hitam di halaman rumah saya, tolong ditangkap"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return train(corpus.train_examples())
+
+
+@pytest.fixture(scope="module")
+def report(model):
+    return evaluate(model, corpus.heldout_examples())
+
+
+def test_heldout_macro_f1_and_every_class(report):
+    print(format_report(report))
+    assert report.macro_f1 >= 0.90
+    weak = {c: s.f1 for c, s in report.per_class.items() if s.f1 < 0.80}
+    assert not weak, f"classes below F1 0.80: {weak}"
+
+
+def test_report_has_every_category_and_a_square_confusion_matrix(report):
+    assert report.labels == list(CATEGORY_IDS)
+    assert len(report.confusion) == len(CATEGORY_IDS)
+    assert all(len(row) == len(CATEGORY_IDS) for row in report.confusion)
+    assert sum(map(sum, report.confusion)) == report.examples
+    text = format_report(report)
+    assert "macro-F1" in text and "confusion matrix" in text
+
+
+def test_training_never_sees_heldout_texts():
+    train_keys = {corpus.dedupe_key(t) for t, _ in corpus.train_examples()}
+    heldout_keys = {corpus.dedupe_key(t) for t, _ in corpus.heldout_examples()}
+    assert not train_keys & heldout_keys
+    assert 0.15 < len(heldout_keys) / (len(train_keys) + len(heldout_keys)) < 0.25
+
+
+def test_training_is_deterministic(model):
+    again = train(corpus.train_examples())
+    assert again.version == model.version
+    texts = [t for t, _ in corpus.heldout_examples()[:50]]
+    assert again.predict(texts) == model.predict(texts)
+
+
+def test_version_changes_with_the_training_data(model):
+    other = train(corpus.train_examples()[:-5])
+    assert other.version != model.version
+    assert model.version.split("-")[0].count(".") == 2
+    assert len(model.version.split("-")[1]) == 12
+
+
+def test_bytes_round_trip_fits_in_a_mongodb_document(model, tmp_path):
+    model.metrics = {"macro_f1": 0.9}
+    data = model.to_bytes()
+    assert len(data) < MAX_MODEL_BYTES
+    copy = Model.from_bytes(data)
+    assert (copy.version, copy.trained_at, copy.metrics) == (
+        model.version,
+        model.trained_at,
+        model.metrics,
+    )
+    texts = ["lampu jalan mati", "sampah numpuk", "ktp belum jadi"]
+    assert copy.predict(texts) == model.predict(texts)
+    path = model.save(tmp_path / "m" / "model.joblib")
+    assert Model.load(path).predict(texts) == model.predict(texts)
+
+
+def test_garbage_is_not_a_model():
+    with pytest.raises(ValueError):
+        Model.from_bytes(b"not a model")
+
+
+def test_predictions_are_batched_calibrated_and_ranked(model):
+    predictions = model.predict(["Lampu PJU mati sejak seminggu", "Truk sampah tidak datang"])
+    assert [p.category for p in predictions] == ["streetlights", "waste"]
+    for prediction in predictions:
+        assert isinstance(prediction, Prediction)
+        assert 0.0 <= prediction.confidence <= 1.0
+        assert len(prediction.alternatives) == 3
+        assert prediction.alternatives[0]["category"] == prediction.category
+        confidences = [a["confidence"] for a in prediction.alternatives]
+        assert confidences == sorted(confidences, reverse=True)
+        assert sum(confidences) <= 1.0001
+    assert model.predict([]) == []
+
+
+def test_fast_features_equal_the_fitted_pipeline(model):
+    texts = [_model_text(normalize(t), "replace") for t, _ in corpus.heldout_examples()]
+    fast = model._features.transform(texts)
+    slow = model._pipeline.named_steps["features"].transform(texts)
+    assert model._features.enabled
+    assert fast.shape == slow.shape
+    assert np.abs((fast - slow).toarray()).max() < 1e-6
+
+
+def test_training_needs_known_categories_and_all_of_them():
+    with pytest.raises(TrainingError):
+        train([("jalan rusak", "potholes")])
+    with pytest.raises(TrainingError):
+        train([("jalan rusak", "roads"), ("jalan berlubang", "roads")])
+
+
+def test_a_correction_teaches_a_new_phrasing(model):
+    before = model.predict([SNAKE_QUERY])[0]
+    assert before.category != "public_order"
+    corrected = train([*corpus.train_examples(), *SNAKES])
+    after = corrected.predict([SNAKE_QUERY])[0]
+    assert after.category == "public_order"
+    assert corrected.version != model.version

@@ -1,0 +1,154 @@
+"""Configuration from the environment (shared/config.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import config
+
+PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
+
+
+@pytest.mark.parametrize(("service", "port"), sorted(PORTS.items()))
+def test_defaults_of_each_service(service, port):
+    cfg = config.load(service, {})
+
+    assert cfg["WEB_SERVER_ADDRESS"] == f"127.0.0.1:{port}"
+    assert cfg["MONGO_DB"] == service
+    assert cfg["MONGO_URI"] == "mongodb://127.0.0.1:27017/"
+    assert cfg["AMQP_URI"] == "amqp://guest:guest@127.0.0.1:5672/"
+    assert cfg["API_KEYS"] == {}
+    assert cfg["max_workers"] == 10
+    assert cfg["MAX_ATTEMPTS"] == 5
+    assert cfg["RETRY_DELAY_MS"] == 500
+    assert cfg["OUTBOX_SWEEP_S"] == 2
+    assert cfg["REVIEW_THRESHOLD"] == pytest.approx(0.55)
+    assert cfg["LOG_LEVEL"] == "INFO"
+
+
+def test_every_service_has_its_own_port():
+    addresses = {config.load(s, {})["WEB_SERVER_ADDRESS"] for s in config.SERVICES}
+    assert len(addresses) == len(config.SERVICES) == 4
+
+
+def test_load_reads_os_environ_when_no_mapping_is_given(monkeypatch):
+    monkeypatch.setenv("SUARA_REPORTING_PORT", "9104")
+    monkeypatch.setenv("SUARA_AMQP_URI", "amqp://u:p@mq:5672/suara")
+    cfg = config.load("reporting")
+    assert cfg["WEB_SERVER_ADDRESS"].endswith(":9104")
+    assert cfg["AMQP_URI"] == "amqp://u:p@mq:5672/suara"
+
+
+def test_shared_settings_override_the_defaults():
+    env = {
+        "SUARA_AMQP_URI": "amqp://u:p@mq:5672/v",
+        "SUARA_MONGO_URI": "mongodb://db:27017/",
+        "SUARA_HTTP_HOST": "0.0.0.0",
+        "SUARA_MAX_WORKERS": "4",
+        "SUARA_MAX_ATTEMPTS": "3",
+        "SUARA_RETRY_DELAY_MS": "50",
+        "SUARA_OUTBOX_SWEEP_S": "7",
+        "SUARA_REVIEW_THRESHOLD": "0.7",
+        "SUARA_LOG_LEVEL": "DEBUG",
+    }
+    cfg = config.load("notification", env)
+
+    assert cfg["AMQP_URI"] == "amqp://u:p@mq:5672/v"
+    assert cfg["MONGO_URI"] == "mongodb://db:27017/"
+    assert cfg["WEB_SERVER_ADDRESS"] == "0.0.0.0:8003"
+    assert (cfg["max_workers"], cfg["MAX_ATTEMPTS"], cfg["RETRY_DELAY_MS"]) == (4, 3, 50)
+    assert cfg["OUTBOX_SWEEP_S"] == 7
+    assert cfg["REVIEW_THRESHOLD"] == pytest.approx(0.7)
+    assert cfg["LOG_LEVEL"] == "DEBUG"
+
+
+def test_per_service_settings_apply_to_that_service_only():
+    env = {
+        "SUARA_MONGO_URI": "mongodb://shared:27017/",
+        "SUARA_INTAKE_MONGO_URI": "mongodb://intake:secret@db:27017/",
+        "SUARA_INTAKE_DB": "suara_intake",
+        "SUARA_INTAKE_PORT": "9001",
+    }
+    intake = config.load("intake", env)
+    reporting = config.load("reporting", env)
+
+    assert intake["MONGO_URI"] == "mongodb://intake:secret@db:27017/"
+    assert intake["MONGO_DB"] == "suara_intake"
+    assert intake["WEB_SERVER_ADDRESS"] == "127.0.0.1:9001"
+    assert reporting["MONGO_URI"] == "mongodb://shared:27017/"
+    assert reporting["MONGO_DB"] == "reporting"
+    assert reporting["WEB_SERVER_ADDRESS"] == "127.0.0.1:8004"
+
+
+def test_empty_values_fall_back_to_the_defaults():
+    env = {"SUARA_INTAKE_MONGO_URI": "", "SUARA_INTAKE_PORT": "", "SUARA_MAX_ATTEMPTS": ""}
+    cfg = config.load("intake", env)
+    assert cfg["MONGO_URI"] == "mongodb://127.0.0.1:27017/"
+    assert cfg["WEB_SERVER_ADDRESS"] == "127.0.0.1:8001"
+    assert cfg["MAX_ATTEMPTS"] == 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", {}),
+        ("   ", {}),
+        ("city-app:k1", {"k1": "city-app"}),
+        ("city-app:k1,open311:k2", {"k1": "city-app", "k2": "open311"}),
+        (" city-app : k1 ,\topen311:k2 , ", {"k1": "city-app", "k2": "open311"}),
+        ("a:k1,,b:k2,", {"k1": "a", "k2": "b"}),
+        ("bot:abc:def", {"abc:def": "bot"}),  # a key may contain ':'
+    ],
+)
+def test_parse_api_keys_maps_key_to_client(raw, expected):
+    assert config.parse_api_keys(raw) == expected
+
+
+def test_api_keys_are_loaded_into_the_config():
+    cfg = config.load("intake", {"SUARA_API_KEYS": "city-app:s3cret"})
+    assert cfg["API_KEYS"] == {"s3cret": "city-app"}
+
+
+@pytest.mark.parametrize("raw", ["nokey", ":k", "n:", " : ", "ok:k1,broken", "n:  "])
+def test_parse_api_keys_rejects_malformed_pairs(raw):
+    with pytest.raises(config.ConfigError, match="SUARA_API_KEYS: expected name:key"):
+        config.parse_api_keys(raw)
+
+
+def test_malformed_api_keys_fail_the_load():
+    with pytest.raises(config.ConfigError):
+        config.load("intake", {"SUARA_API_KEYS": "nokey"})
+
+
+def test_an_error_message_does_not_leak_the_other_keys():
+    with pytest.raises(config.ConfigError) as err:
+        config.parse_api_keys("good:topsecret,broken")
+    assert "topsecret" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["SUARA_INTAKE_PORT", "SUARA_MAX_WORKERS", "SUARA_MAX_ATTEMPTS", "SUARA_RETRY_DELAY_MS"]
+)
+@pytest.mark.parametrize("value", ["80a", "8001.5", "eighty"])
+def test_non_integer_numbers_are_config_errors(name, value):
+    with pytest.raises(config.ConfigError, match=f"{name} must be an integer, got '{value}'"):
+        config.load("intake", {name: value})
+
+
+@pytest.mark.parametrize("service", ["", "Intake", "gateway", "intake "])
+def test_unknown_service(service):
+    with pytest.raises(config.ConfigError, match="unknown service"):
+        config.load(service, {})
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(config.ConfigError, ValueError)
+
+
+def test_every_setting_read_is_documented():
+    documented = {s.name for s in config.SETTINGS}
+    for service in config.SERVICES:
+        assert f"SUARA_{service.upper()}_PORT" in documented
+    assert {"SUARA_AMQP_URI", "SUARA_MONGO_URI", "SUARA_API_KEYS", "SUARA_MAX_ATTEMPTS"} <= (
+        documented
+    )

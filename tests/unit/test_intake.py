@@ -1,0 +1,515 @@
+"""Intake's pure logic: boundary schemas, redaction, the feedback record and what leaves it."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+from marshmallow import ValidationError
+
+from services.intake import feedback, privacy
+from services.intake.schemas import FEEDBACK_ID, FeedbackSubmission, SubmitCommand
+from shared import events
+
+NOW = datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+TEXT = "Banjir rob di Jl. Merdeka 12 sudah 2 minggu, RT 03 RW 05. Hubungi budi@example.co.id"
+CONTACT = {
+    "name": "Budi Santoso",
+    "email": "budi.santoso@example.co.id",
+    "phone": "+62 812-3456-7890",
+    "language": "jv",
+}
+LOCATION = {
+    "lat": -6.8886,
+    "lon": 109.6753,
+    "address": "Jl. Kenanga 7, rumah cat hijau",
+    "kecamatan": "Pekalongan Utara",
+    "kelurahan": "Panjang Wetan",
+}
+
+
+def full_body(**overrides) -> dict:
+    body = {
+        "text": TEXT,
+        "location": dict(LOCATION),
+        "contact": dict(CONTACT),
+        "category_hint": "flooding",
+    }
+    return {**body, **overrides}
+
+
+def errors_of(schema, body: dict) -> dict:
+    with pytest.raises(ValidationError) as err:
+        schema.load(body)
+    return err.value.messages
+
+
+def dollar_keys(value) -> list[str]:
+    """Every key starting with '$' anywhere in a loaded value."""
+    if isinstance(value, dict):
+        found = [k for k in value if str(k).startswith("$")]
+        for inner in value.values():
+            found.extend(dollar_keys(inner))
+        return found
+    if isinstance(value, list):
+        return [k for item in value for k in dollar_keys(item)]
+    return []
+
+
+# --- FeedbackSubmission (POST /api/v1/feedback) ---
+
+
+def test_submission_accepts_a_full_valid_body():
+    loaded = FeedbackSubmission().load(full_body())
+    assert loaded == full_body()
+
+
+def test_submission_needs_only_text_and_defaults_the_contact_language():
+    assert FeedbackSubmission().load({"text": "abc"}) == {"text": "abc"}
+    loaded = FeedbackSubmission().load({"text": "abc", "contact": {"name": "Siti"}})
+    assert loaded["contact"] == {"name": "Siti", "language": "id"}
+
+
+def test_submission_accepts_null_optionals():
+    body = {"text": "Lampu mati", "location": None, "contact": None, "category_hint": None}
+    assert FeedbackSubmission().load(body) == body
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({}, ("text",)),
+        ({"text": None}, ("text",)),
+        ({"text": "ab"}, ("text",)),
+        ({"text": "  ab   "}, ("text",)),  # padding is not words
+        ({"text": "\n\t \n"}, ("text",)),
+        ({"text": "x" * 5001}, ("text",)),
+        ({"text": 12345}, ("text",)),
+        (full_body(priority="urgent"), ("priority",)),
+        (full_body(contact={**CONTACT, "email": "budi@"}), ("contact", "email")),
+        (full_body(contact={**CONTACT, "email": "not an email"}), ("contact", "email")),
+        (full_body(contact={**CONTACT, "phone": "call me"}), ("contact", "phone")),
+        (full_body(contact={**CONTACT, "phone": "12"}), ("contact", "phone")),
+        (full_body(contact={**CONTACT, "phone": "0812345678901234567890123"}), ("contact", "phone")),
+        (full_body(contact={**CONTACT, "language": "fr"}), ("contact", "language")),
+        (full_body(contact={**CONTACT, "nik": "3375012345678901"}), ("contact", "nik")),
+        (full_body(location={"lat": 91}), ("location", "lat")),
+        (full_body(location={"lat": -90.5}), ("location", "lat")),
+        (full_body(location={"lon": 180.01}), ("location", "lon")),
+        (full_body(location={"lat": "NaN"}), ("location", "lat")),
+        (full_body(location={"address": "x" * 301}), ("location", "address")),
+        (full_body(location={"rt": "03"}), ("location", "rt")),
+        (full_body(category_hint="potholes"), ("category_hint",)),
+        (full_body(category_hint="Roads"), ("category_hint",)),
+    ],
+    ids=lambda v: ".".join(v) if isinstance(v, tuple) else None,
+)
+def test_submission_rejects_invalid_bodies(body, path):
+    messages = errors_of(FeedbackSubmission(), body)
+    for key in path:
+        assert key in messages, messages
+        messages = messages[key]
+
+
+def test_submission_text_boundaries():
+    assert FeedbackSubmission().load({"text": "abc"})["text"] == "abc"
+    assert len(FeedbackSubmission().load({"text": "y" * 5000})["text"]) == 5000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": {"$gt": ""}},
+        {"text": {"$regex": ".*"}},
+        {"text": ["$where", "sleep(1000)"]},
+        {"text": "Lampu mati", "location": {"kecamatan": {"$ne": None}}},
+        {"text": "Lampu mati", "location": {"lat": {"$gt": 0}}},
+        {"text": "Lampu mati", "location": {"$where": "this.lat > 0"}},
+        {"text": "Lampu mati", "contact": {"email": {"$ne": None}}},
+        {"text": "Lampu mati", "contact": {"phone": {"$exists": True}}},
+        {"text": "Lampu mati", "category_hint": {"$in": ["roads", "water"]}},
+        {"text": "Lampu mati", "$where": "1 == 1"},
+        {"text": "Lampu mati", "status": {"$ne": "resolved"}},
+        {"text": "Lampu mati", "location": "{'$ne': null}", "contact": {"$gt": ""}},
+    ],
+    ids=lambda b: json.dumps(b)[:60],
+)
+def test_submission_rejects_nosql_injection_shapes(body):
+    with pytest.raises(ValidationError):
+        FeedbackSubmission().load(body)
+
+
+# --- SubmitCommand (the feedback.submit AMQP command) ---
+
+
+def command(**overrides) -> dict:
+    body = {"source": "lapor-go.id", "external_id": "LAPOR-2025-0001", "text": "Sampah menumpuk"}
+    return {**body, **overrides}
+
+
+def test_command_accepts_a_valid_command_and_ignores_unknown_fields():
+    loaded = SubmitCommand().load(
+        command(
+            location={"kecamatan": "Pekalongan Barat", "rt": "03"},
+            category_hint="waste",
+            priority="urgent",
+            reporter={"name": "Budi"},
+            contact={"email": "budi@example.co.id"},
+        )
+    )
+    assert loaded == {
+        **command(),
+        "location": {"kecamatan": "Pekalongan Barat"},
+        "category_hint": "waste",
+    }
+
+
+@pytest.mark.parametrize("source", ["a", "city-app", "lapor.v2_1", "0sms", "x" * 64])
+def test_command_source_pattern_accepts(source):
+    assert SubmitCommand().load(command(source=source))["source"] == source
+
+
+@pytest.mark.parametrize(
+    "source", ["", "City-App", "-app", ".app", "city app", "city/app", "x" * 65, "café"]
+)
+def test_command_source_pattern_rejects(source):
+    assert "source" in errors_of(SubmitCommand(), command(source=source))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"external_id": "X1", "text": "Sampah menumpuk"}, "source"),
+        ({"source": "city-app", "text": "Sampah menumpuk"}, "external_id"),
+        (command(external_id=""), "external_id"),
+        (command(external_id="x" * 129), "external_id"),
+        ({"source": "city-app", "external_id": "X1"}, "text"),
+        (command(text="ab"), "text"),
+        (command(text="z" * 5001), "text"),
+        (command(category_hint="potholes"), "category_hint"),
+        (command(location={"lat": 100}), "location"),
+    ],
+)
+def test_command_rejects_invalid_commands(body, field):
+    assert field in errors_of(SubmitCommand(), body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        command(text={"$gt": ""}),
+        command(source={"$ne": ""}),
+        command(external_id={"$gt": ""}),
+        command(location={"kecamatan": {"$ne": None}}),
+        command(category_hint={"$in": ["roads"]}),
+    ],
+    ids=lambda b: json.dumps(b)[:60],
+)
+def test_command_rejects_nosql_injection_shapes(body):
+    with pytest.raises(ValidationError):
+        SubmitCommand().load(body)
+
+
+def test_command_drops_operator_keys_it_does_not_know():
+    loaded = SubmitCommand().load(command(**{"$where": "1", "location": {"$ne": 1, "lat": 1.0}}))
+    assert dollar_keys(loaded) == []
+    assert loaded["location"] == {"lat": 1.0}
+
+
+# --- privacy.redact ---
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "mark"),
+    [
+        ("email saya budi.s+lapor@example.co.id ya", "budi.s+lapor@example.co.id", "[email]"),
+        ("kirim ke SITI_99@mail-server.pekalongankota.go.id.", "SITI_99@", "[email]"),
+        ("hubungi +62 812-3456-7890 ya", "3456", "[phone]"),
+        ("hubungi +6281234567890", "81234567890", "[phone]"),
+        ("wa 6281234567890 kapan saja", "81234567890", "[phone]"),
+        ("hp 081234567890", "081234567890", "[phone]"),
+        ("hp 0812 3456 7890", "3456 7890", "[phone]"),
+        ("telp 0285 421234", "421234", "[phone]"),
+        ("telp 0285-421234", "421234", "[phone]"),
+        ("NIK 3375012345678901 saya", "3375012345678901", "[nik]"),
+        ("nik:3375012345678901", "3375012345678901", "[nik]"),
+    ],
+)
+def test_redact_removes_personal_data(text, secret, mark):
+    redacted = privacy.redact(text)
+    assert secret not in redacted
+    assert mark in redacted
+
+
+def test_redact_keeps_the_rest_of_the_sentence():
+    text = "Lampu PJU mati di Jl. Merdeka 12, hubungi 081234567890 atau a@b.id. Terima kasih"
+    assert privacy.redact(text) == (
+        "Lampu PJU mati di Jl. Merdeka 12, hubungi [phone] atau [email]. Terima kasih"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RT 03 RW 05",
+        "RT 003/RW 005 Kelurahan Panjang Wetan",
+        "Jl. Merdeka 12",
+        "Jl. Hayam Wuruk No. 120",
+        "sejak tahun 2019",
+        "tahun 2020 - 2024",
+        "sudah 2 minggu",
+        "10 rumah dan 200 jiwa terdampak",
+        "tinggi air 0,5 meter pukul 08.00",
+        "kode pos 51111",
+        "bantuan Rp 600.000 belum cair",
+        "tgl 12-03-2024",
+    ],
+)
+def test_redact_leaves_ordinary_numbers(text):
+    assert privacy.redact(text) == text
+
+
+@pytest.mark.xfail(
+    reason="BUG: privacy._PHONE misses a landline written with its area code in parentheses, "
+    "'(0285) 421234', so the number leaves intake in feedback.received",
+    strict=True,
+)
+@pytest.mark.parametrize("text", ["telp (0285) 421234", "telp (021) 7654321"])
+def test_redact_removes_a_landline_with_area_code_in_parentheses(text):
+    assert re.search(r"\d{5,}", privacy.redact(text)) is None
+
+
+@pytest.mark.xfail(
+    reason="BUG: privacy._PHONE takes a dd-mm-yyyy date starting with 0 (8 digits) for a "
+    "phone number",
+    strict=True,
+)
+def test_redact_leaves_a_date_starting_with_zero():
+    assert privacy.redact("banjir sejak 01-02-2024") == "banjir sejak 01-02-2024"
+
+
+def test_event_location_drops_the_address_and_empty_values():
+    assert privacy.event_location(LOCATION) == {
+        k: v for k, v in LOCATION.items() if k != "address"
+    }
+    assert privacy.event_location({"address": "Jl. Kenanga 7", "kecamatan": None}) is None
+    assert privacy.event_location(None) is None
+    assert privacy.event_location({}) is None
+
+
+# --- feedback: the record, its staged event, what the public sees ---
+
+
+def record(**kwargs) -> dict:
+    submission = FeedbackSubmission().load(kwargs.pop("body", full_body()))
+    kwargs.setdefault("channel", "http")
+    return feedback.new_record(submission, now=NOW, **kwargs)
+
+
+def staged_event(rec: dict) -> dict:
+    assert len(rec["outbox"]) == 1
+    return rec["outbox"][0]["event"]
+
+
+def test_new_ids_are_readable_tracking_ids():
+    ids = [feedback.new_id() for _ in range(500)]
+    assert all(re.fullmatch(FEEDBACK_ID, i) for i in ids)
+    assert all(re.fullmatch(r"SU-[0-9A-HJKMNP-TV-Z]{10}", i) for i in ids)  # no I, L, O, U
+    assert len(set(ids)) == 500
+
+
+def test_new_record_keeps_everything_in_intake():
+    rec = record(correlation_id="corr-7")
+
+    assert re.fullmatch(r"^SU-[0-9A-Z]{10}$", rec["_id"])
+    assert rec["status"] == "received"
+    assert rec["text"] == TEXT  # the original, unredacted
+    assert rec["contact"] == CONTACT
+    assert rec["location"] == LOCATION
+    assert rec["category_hint"] == "flooding"
+    assert rec["channel"] == "http"
+    assert rec["categorization_revision"] == 0
+    assert (rec["category"], rec["department"], rec["priority"]) == (None, None, None)
+    assert rec["correlation_id"] == "corr-7"
+    assert rec["created_at"] == rec["updated_at"] == rec["outbox_at"] == NOW
+
+
+def test_new_record_stages_a_feedback_received_event():
+    rec = record(correlation_id="corr-7")
+    entry = rec["outbox"][0]
+
+    assert entry["exchange"] == "intake.events"
+    assert entry["routing_key"] == "feedback.received"
+    assert entry["id"] == entry["event"]["id"]
+    event = events.decode(
+        events.encode(entry["event"]), expected=events.spec("intake", "feedback.received")
+    )
+    assert event.subject == rec["_id"]
+    assert event.correlation_id == "corr-7"
+    assert event.data["feedback_id"] == rec["_id"]
+    assert event.data["channel"] == "http"
+    assert event.data["category_hint"] == "flooding"
+    assert event.data["language"] == "jv"  # the citizen's language, not their contact
+
+
+def test_staged_event_carries_no_personal_data():
+    rec = record()
+    event = staged_event(rec)
+    body = events.encode(event).decode()
+
+    assert "contact" not in event["data"]
+    assert "address" not in (event["data"]["location"] or {})
+    assert event["data"]["location"] == {
+        "lat": LOCATION["lat"],
+        "lon": LOCATION["lon"],
+        "kecamatan": LOCATION["kecamatan"],
+        "kelurahan": LOCATION["kelurahan"],
+    }
+    assert event["data"]["text"] == privacy.redact(TEXT)
+    assert "[email]" in event["data"]["text"]
+    for secret in (*CONTACT.values(), "budi@example.co.id", LOCATION["address"], "Kenanga"):
+        if secret not in ("jv",):
+            assert secret not in body, secret
+
+
+def test_staged_event_redacts_phone_and_nik_in_the_text():
+    body = full_body(text="Pak RT minta KTP 3375012345678901 dan hp 081298765432 untuk data")
+    event = staged_event(record(body=body))
+    text = event["data"]["text"]
+    assert "3375012345678901" not in text and "081298765432" not in text
+    assert text == "Pak RT minta KTP [nik] dan hp [phone] untuk data"
+
+
+def test_new_record_without_contact_or_location():
+    rec = record(body={"text": "Sampah menumpuk di pasar"})
+    event = events.decode(events.encode(staged_event(rec)))
+    assert rec["contact"] is None
+    assert event.data["language"] is None
+    assert event.data["location"] is None
+
+
+def test_new_record_from_a_command_has_an_external_key():
+    submission = SubmitCommand().load(command())
+    rec = feedback.new_record(
+        submission, channel="amqp", source="lapor-go.id", external_id="LAPOR-2025-0001", now=NOW
+    )
+    assert rec["external_key"] == "lapor-go.id/LAPOR-2025-0001"
+    assert rec["external_id"] == "LAPOR-2025-0001"
+    event = events.decode(events.encode(staged_event(rec)))
+    assert (event.data["channel"], event.data["source"]) == ("amqp", "lapor-go.id")
+
+
+def test_new_record_remembers_the_idempotency_key():
+    rec = record(idempotency_key="key-1", request_fingerprint="f" * 64)
+    assert (rec["idempotency_key"], rec["request_fingerprint"]) == ("key-1", "f" * 64)
+    assert "idempotency_key" not in record()
+    assert "external_key" not in record()
+
+
+def test_new_record_makes_a_correlation_id_when_none_is_given():
+    first, second = record(), record()
+    assert first["correlation_id"] and first["correlation_id"] != second["correlation_id"]
+    assert staged_event(first)["correlationid"] == first["correlation_id"]
+    assert first["_id"] != second["_id"]
+
+
+def test_fingerprint_ignores_key_order_but_not_content():
+    a = {"text": "abc", "contact": {"name": "x", "email": "y@z.id"}}
+    b = {"contact": {"email": "y@z.id", "name": "x"}, "text": "abc"}
+    assert feedback.fingerprint(a) == feedback.fingerprint(b)
+    assert feedback.fingerprint(a) != feedback.fingerprint({**a, "text": "abd"})
+
+
+def assert_no_personal_data(view: dict) -> None:
+    dumped = json.dumps(view, default=str)
+    for forbidden in ("contact", "text", "email", "phone", "address", "location"):
+        assert forbidden not in view
+    for secret in (*CONTACT.values(), TEXT, LOCATION["address"]):
+        if secret not in ("jv",):
+            assert secret not in dumped
+
+
+def test_receipt():
+    rec = record()
+    receipt = feedback.receipt(rec)
+    assert receipt == {
+        "id": rec["_id"],
+        "status": "received",
+        "submitted_at": "2025-01-02T03:04:05.678Z",
+        "links": {"self": f"/api/v1/feedback/{rec['_id']}"},
+    }
+    assert_no_personal_data(receipt)
+
+
+def test_public_view_shows_progress_but_no_personal_data():
+    rec = {
+        **record(),
+        "status": "categorized",
+        "category": "flooding",
+        "department": "BPBD",
+        "priority": "urgent",
+        "updated_at": datetime(2025, 1, 2, 4, 0),  # naive: read as UTC
+    }
+    view = feedback.public_view(rec)
+    assert view == {
+        "id": rec["_id"],
+        "status": "categorized",
+        "category": "flooding",
+        "department": "BPBD",
+        "priority": "urgent",
+        "channel": "http",
+        "submitted_at": "2025-01-02T03:04:05.678Z",
+        "updated_at": "2025-01-02T04:00:00.000Z",
+    }
+    assert_no_personal_data(view)
+
+
+def categorized(**overrides) -> dict:
+    data = {
+        "feedback_id": "SU-0123456789",
+        "category": "flooding",
+        "department": "BPBD",
+        "confidence": 0.91,
+        "priority": "urgent",
+        "method": "model",
+        "needs_review": False,
+        "revision": 2,
+        "categorized_at": "2025-01-02T03:04:06.000Z",
+        **overrides,
+    }
+    event = events.build(
+        "categorization", "feedback.categorized", data, subject=data["feedback_id"],
+        correlation_id="c",
+    )  # fmt: skip
+    return events.decode(events.encode(event)).data
+
+
+def test_categorization_update_applies_only_a_newer_revision():
+    query, update = feedback.categorization_update(categorized(), now=NOW)
+    assert query == {"_id": "SU-0123456789", "categorization_revision": {"$lt": 2}}
+    assert update == {
+        "$set": {
+            "status": "categorized",
+            "category": "flooding",
+            "department": "BPBD",
+            "priority": "urgent",
+            "categorization_revision": 2,
+            "updated_at": NOW,
+        }
+    }
+
+
+def test_categorization_update_sends_uncertain_feedback_to_review():
+    _, update = feedback.categorization_update(categorized(needs_review=True, revision=1))
+    assert update["$set"]["status"] == "in_review"
+    assert update["$set"]["categorization_revision"] == 1
+
+
+def test_categorization_update_defaults_to_revision_one():
+    data = {k: v for k, v in categorized().items() if k != "revision"}
+    query, update = feedback.categorization_update(data)
+    assert query["categorization_revision"] == {"$lt": 1}
+    assert update["$set"]["categorization_revision"] == 1
+    assert isinstance(update["$set"]["updated_at"], datetime)
