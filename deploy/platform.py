@@ -39,8 +39,13 @@ def healthy(port: int, timeout: float = 2.0) -> bool:
 class ServiceProcess:
     """One service in its own process, its output in ``var/log/<name>.log``."""
 
-    def __init__(self, service: str, env: dict | None = None, log_dir: Path | None = None,
-                 name: str | None = None):
+    def __init__(
+        self,
+        service: str,
+        env: dict | None = None,
+        log_dir: Path | None = None,
+        name: str | None = None,
+    ):
         self.service = service
         self.name = name or service
         self.env = {**os.environ, **(env or {})}
@@ -53,7 +58,10 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shared.runner", self.service],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         return self
@@ -65,7 +73,9 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}); see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.name} exited ({self.proc.returncode}); see {self.log_path}"
+                )
             if healthy(self.port):
                 return
             time.sleep(0.25)

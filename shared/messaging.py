@@ -40,7 +40,7 @@ class InvalidMessage(ValueError):
 
 def retry_delay_s(attempt: int, base_ms: int, cap_s: float = 60.0) -> float:
     """Exponential backoff: base, 2*base, 4*base, ... capped."""
-    return min(cap_s, base_ms / 1000.0 * (2 ** max(0, attempt - 1)))
+    return min(cap_s, base_ms / 1000.0 * 2.0 ** min(max(0, attempt - 1), 64))
 
 
 class RawQueueConsumer(QueueConsumer):

@@ -4,8 +4,12 @@ import time
 from collections.abc import Callable
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05,
-             message: str = "") -> object:
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: str = "",
+) -> object:
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -16,4 +20,6 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: f
         except Exception as exc:  # the condition may fail until the system is ready
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s {message} (last error: {last_error})")
+    raise AssertionError(
+        f"condition not met within {timeout}s {message} (last error: {last_error})"
+    )

@@ -11,7 +11,7 @@ from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
-from services.categorization import modelstore
+from services.categorization import modelstore, triage
 from services.categorization.classifier import Model
 from shared.mongo import connect
 
@@ -34,6 +34,7 @@ class ActiveModel(DependencyProvider):
         self._lock = threading.Lock()
         # in setup, not start: every setup ends before any entrypoint starts consuming
         self.model = self._from_database() or tpool.execute(_default_model)
+        tpool.execute(triage.warm_up, self.model)  # not inside the first request
         log.info("categorization model %s", self.model.version)
 
     def stop(self):
@@ -57,6 +58,7 @@ class ActiveModel(DependencyProvider):
                 self._checked = now
                 newer = self._from_database(self.model.version)
                 if newer is not None:
+                    tpool.execute(triage.warm_up, newer)
                     log.info("switching to model %s", newer.version)
                     self.model = newer
             finally:

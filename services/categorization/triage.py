@@ -65,7 +65,7 @@ def decide_many(
             validate_text(text)
         except InvalidText as exc:
             raise InvalidText(f"text #{index}: {exc}") from None
-    depts = dict(departments) if departments is not None else default_departments()
+    depts = {**default_departments(), **(departments or {})}
 
     cleaned = [normalize.clean(text) for text in texts]
     normalized = [normalize.normalize_cleaned(c) for c in cleaned]

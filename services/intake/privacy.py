@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Indonesian mobile and fixed numbers: +62 / 62 / 0 followed by 7-13 digits, spaces or dashes
-_PHONE = re.compile(r"(?<!\w)(?:\+?62|0)[\s-]?\d(?:[\s-]?\d){6,12}(?!\w)")
+# Indonesian mobile and fixed numbers, (0285) 421234 too: +62 / 62 / 0, then 8-13 digits
+_PHONE = re.compile(r"(?<!\w)\(?(?:\+?62|0)[\s-]?\d(?:\)?[\s-]?\d){7,12}(?!\w)")
 _NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")  # national identity number (NIK)
 
 

@@ -58,7 +58,11 @@ def on_categorized(event: Event, now: datetime | None = None) -> tuple[dict, dic
 def on_urgent(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
     return (
         {"_id": event.data["feedback_id"]},
-        {"$set": {"urgent": True, "updated_at": now or datetime.now(UTC)}},
+        {
+            "$set": {"urgent": True, "updated_at": now or datetime.now(UTC)},
+            # may come first: then the document needs the revision later updates compare with
+            "$setOnInsert": {"status": "received", "revision": 0},
+        },
     )
 
 

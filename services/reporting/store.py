@@ -16,11 +16,16 @@ def ensure_indexes(db: Database) -> None:
 def apply(db: Database, change: tuple[dict, dict]) -> bool:
     """Apply one projection update; False when it changed nothing (repeat or stale)."""
     query, update = change
-    try:
-        result = db.feedback.update_one(query, update, upsert=True)
-        return bool(result.modified_count or result.upserted_id)
-    except DuplicateKeyError:
-        return False
+    # Two events of one feedback may race to create its document: the loser's upsert fails
+    # on the unique _id, and is tried again against the document that now exists. A second
+    # failure means the filter rejects it: a stale or repeated revision.
+    for _ in range(2):
+        try:
+            result = db.feedback.update_one(query, update, upsert=True)
+            return bool(result.modified_count or result.upserted_id)
+        except DuplicateKeyError:
+            continue
+    return False
 
 
 def _count_by(db: Database, field: str) -> list[dict]:

@@ -32,8 +32,10 @@ class SuaraClient:
     def submit(self, text: str, **fields) -> requests.Response:
         headers = fields.pop("headers", {})
         return self.http.post(
-            self.url("intake", "/api/v1/feedback"), json={"text": text, **fields},
-            headers=headers, timeout=10,
+            self.url("intake", "/api/v1/feedback"),
+            json={"text": text, **fields},
+            headers=headers,
+            timeout=10,
         )
 
     def feedback(self, feedback_id: str) -> dict:
@@ -49,16 +51,20 @@ class SuaraClient:
     def deliveries(self, feedback_id: str) -> list[dict]:
         r = self.http.get(
             self.url("notification", "/api/v1/deliveries"),
-            params={"feedback_id": feedback_id}, headers={"X-API-Key": API_KEY}, timeout=10,
+            params={"feedback_id": feedback_id},
+            headers={"X-API-Key": API_KEY},
+            timeout=10,
         )
         r.raise_for_status()
         return r.json()["deliveries"]
 
-    def wait_status(self, feedback_id: str, statuses=("categorized", "in_review"),
-                    timeout: float = 30) -> dict:
+    def wait_status(
+        self, feedback_id: str, statuses=("categorized", "in_review"), timeout: float = 30
+    ) -> dict:
         return wait_for(
             lambda: (fb := self.feedback(feedback_id))["status"] in statuses and fb,
-            timeout=timeout, message=f"{feedback_id} to reach {statuses}",
+            timeout=timeout,
+            message=f"{feedback_id} to reach {statuses}",
         )
 
     # --- AMQP, with a plain client (pika), as other city services and integrators do
@@ -72,7 +78,9 @@ class SuaraClient:
             channel = conn.channel()
             channel.confirm_delivery()
             channel.basic_publish(
-                "suara.intake", routing_key, raw,
+                "suara.intake",
+                routing_key,
+                raw,
                 pika.BasicProperties(content_type="application/json", delivery_mode=2),
                 mandatory=True,
             )

@@ -94,8 +94,10 @@ def platform(request, run_id):
         if problem:
             pytest.skip(f"docker mode skipped: {problem}")
         services = request.getfixturevalue("docker_services")
-        urls = {s: f"http://127.0.0.1:{p}" for s, p in
-                {"intake": 8001, "notification": 8003, "reporting": 8004}.items()}
+        urls = {
+            s: f"http://127.0.0.1:{p}"
+            for s, p in {"intake": 8001, "notification": 8003, "reporting": 8004}.items()
+        }
         for url in urls.values():
             services.wait_until_responsive(
                 check=lambda u=url: healthy(int(u.rsplit(":", 1)[1])), timeout=300, pause=1

@@ -59,7 +59,9 @@ def test_sigkill_of_categorization_while_feedback_flows_loses_nothing(client, na
         after = wait_for(all_categorized, timeout=60, message="every feedback categorized")
     except AssertionError as exc:
         statuses = {i: client.feedback(i)["status"] for i in ids}
-        raise AssertionError(f"{exc}; before {before}; now {client.summary()}; {statuses}") from None
+        raise AssertionError(
+            f"{exc}; before {before}; now {client.summary()}; {statuses}"
+        ) from None
     assert after["total"] - before["total"] == n  # each counted exactly once
     for feedback_id in ids:
         assert client.feedback(feedback_id)["status"] in ("categorized", "in_review")
@@ -71,9 +73,13 @@ def test_health_is_503_with_the_reason_when_the_database_is_down(native):
     proc = ServiceProcess(
         "reporting",
         # its own vhost: a consumer without a database must not take the platform's messages
-        {**native.env, "SUARA_REPORTING_PORT": "18014",
-         "SUARA_AMQP_URI": native.env["SUARA_AMQP_URI"].rsplit("/", 1)[0] + "/suara-test-isolated",
-         "SUARA_REPORTING_MONGO_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500"},
+        {
+            **native.env,
+            "SUARA_REPORTING_PORT": "18014",
+            "SUARA_AMQP_URI": native.env["SUARA_AMQP_URI"].rsplit("/", 1)[0]
+            + "/suara-test-isolated",
+            "SUARA_REPORTING_MONGO_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500",
+        },
         name="e2e-reporting-nodb",
     ).start()
     try:

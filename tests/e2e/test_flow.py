@@ -61,12 +61,19 @@ def test_bad_http_input_gets_400_with_field_errors(client):
     assert r.status_code == 400
     fields = r.json()["fields"]
     assert set(fields) == {"text", "contact", "extra"}
-    r = client.http.post(client.url("intake", "/api/v1/feedback"), data=b"{oops",
-                         headers={"Content-Type": "application/json"}, timeout=5)
+    r = client.http.post(
+        client.url("intake", "/api/v1/feedback"),
+        data=b"{oops",
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_json"
     r = client.submit({"$gt": ""})  # a query operator where text belongs: refused
     assert r.status_code == 400 and "text" in r.json()["fields"]
-    assert client.http.get(client.url("intake", "/api/v1/feedback/SU-NOPE"), timeout=5).status_code == 404
+    assert (
+        client.http.get(client.url("intake", "/api/v1/feedback/SU-NOPE"), timeout=5).status_code
+        == 404
+    )
 
 
 def test_amqp_submissions_flow_dead_letter_and_deduplicate(client):
@@ -74,8 +81,12 @@ def test_amqp_submissions_flow_dead_letter_and_deduplicate(client):
     client.drain(dead_queue)
     before = client.summary()["total"]
     external_id = str(uuid.uuid4())
-    valid = {"source": "sipadu", "external_id": external_id,
-             "text": "Banyu PDAM mati telung dina ning Kuripan", "location": {"kelurahan": "Kuripan"}}
+    valid = {
+        "source": "sipadu",
+        "external_id": external_id,
+        "text": "Banyu PDAM mati telung dina ning Kuripan",
+        "location": {"kelurahan": "Kuripan"},
+    }
 
     client.send_command(b"this is not json {")
     client.send_command({"source": "sipadu", "external_id": "x"})  # no text
@@ -100,8 +111,11 @@ def test_integrator_gets_cloudevents_without_personal_data(client):
     for exchange in ("intake.events", "categorization.events"):
         channel.queue_bind(queue, exchange, routing_key="#")
 
-    r = client.submit("Rob masuk rumah di Panjang Wetan, air setinggi lutut", contact=CONTACT,
-                      location={"address": "Jl. Sleko Gg. 3 No. 7", "kelurahan": "Panjang Wetan"})
+    r = client.submit(
+        "Rob masuk rumah di Panjang Wetan, air setinggi lutut",
+        contact=CONTACT,
+        location={"address": "Jl. Sleko Gg. 3 No. 7", "kelurahan": "Panjang Wetan"},
+    )
     feedback_id = r.json()["id"]
     got = {}
 
@@ -110,14 +124,17 @@ def test_integrator_gets_cloudevents_without_personal_data(client):
         while method is not None:
             # decoded by the CloudEvents SDK's RabbitMQ binding, as an integrator would
             event = from_rabbitmq_event(
-                RabbitMQMessage(headers=props.headers or {}, content_type=props.content_type,
-                                body=body)
+                RabbitMQMessage(
+                    headers=props.headers or {}, content_type=props.content_type, body=body
+                )
             )
             if event.get_subject() == feedback_id:
                 got[event.get_type()] = (event, body)
             method, props, body = channel.basic_get(queue, auto_ack=True)
-        return {"id.go.pekalongankota.suara.feedback.received",
-                "id.go.pekalongankota.suara.feedback.categorized"} <= set(got)
+        return {
+            "id.go.pekalongankota.suara.feedback.received",
+            "id.go.pekalongankota.suara.feedback.categorized",
+        } <= set(got)
 
     wait_for(collect, timeout=20)
     conn.close()

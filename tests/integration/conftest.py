@@ -12,7 +12,9 @@ def amqp_uri() -> str:
         with Connection(AMQP_URI, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=2)
     except Exception as exc:
-        pytest.fail(f"RabbitMQ is not reachable at {AMQP_URI} ({exc}); run deploy/local-servers.sh start")
+        pytest.fail(
+            f"RabbitMQ is not reachable at {AMQP_URI} ({exc}); run deploy/local-servers.sh start"
+        )
     topology.declare(AMQP_URI)
     return AMQP_URI
 

@@ -13,18 +13,29 @@ QUEUE = topology.event_queue_name("reporting", "feedback.urgent")
 
 def urgent_event(feedback_id: str) -> dict:
     return events.build(
-        "categorization", "feedback.urgent",
-        {"feedback_id": feedback_id, "category": "flooding", "department": "BPBD",
-         "reasons": ["water entering homes"], "flagged_at": events.now_iso()},
-        subject=feedback_id, correlation_id="test",
+        "categorization",
+        "feedback.urgent",
+        {
+            "feedback_id": feedback_id,
+            "category": "flooding",
+            "department": "BPBD",
+            "reasons": ["water entering homes"],
+            "flagged_at": events.now_iso(),
+        },
+        subject=feedback_id,
+        correlation_id="test",
     )
 
 
 def publish(amqp_uri: str, body: bytes, content_type=events.CONTENT_TYPE) -> None:
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.channel()).publish(
-            body, exchange="categorization.events", routing_key="feedback.urgent",
-            content_type=content_type, content_encoding="utf-8", delivery_mode=2,
+            body,
+            exchange="categorization.events",
+            routing_key="feedback.urgent",
+            content_type=content_type,
+            content_encoding="utf-8",
+            delivery_mode=2,
         )
 
 

@@ -117,7 +117,11 @@ def test_build_gives_every_event_its_own_id():
         (("intake", "feedback.received"), received_data(channel="fax"), "channel"),
         (("intake", "feedback.received"), received_data(location={"lat": 123.0}), "location"),
         (("categorization", "feedback.categorized"), categorized_data(category="x"), "category"),
-        (("categorization", "feedback.categorized"), categorized_data(confidence=1.5), "confidence"),
+        (
+            ("categorization", "feedback.categorized"),
+            categorized_data(confidence=1.5),
+            "confidence",
+        ),
         (("categorization", "feedback.categorized"), categorized_data(revision=0), "revision"),
         (("categorization", "feedback.categorized"), categorized_data(method="guess"), "method"),
         (("categorization", "feedback.urgent"), urgent_data(reasons="banjir"), "reasons"),
@@ -143,8 +147,9 @@ def test_build_refuses_an_event_without_a_contract():
     with pytest.raises(KeyError, match="feedback.deleted"):
         events.build("intake", "feedback.deleted", {}, subject=FID, correlation_id="c")
     with pytest.raises(KeyError):  # right type, wrong publisher
-        events.build("intake", "feedback.categorized", categorized_data(), subject=FID,
-                     correlation_id="c")  # fmt: skip
+        events.build(
+            "intake", "feedback.categorized", categorized_data(), subject=FID, correlation_id="c"
+        )
 
 
 @pytest.mark.parametrize("key", sorted(VALID), ids=lambda k: f"{k[0]}/{k[1]}")
@@ -358,7 +363,9 @@ def test_schema_fields_walks_nested_schemas():
 )
 def test_no_contract_has_a_personal_data_field(spec):
     offending = [
-        path for path in schema_fields(spec.schema) if any(word in path.lower() for word in PERSONAL)
+        path
+        for path in schema_fields(spec.schema)
+        if any(word in path.lower() for word in PERSONAL)
     ]
     assert offending == []
 

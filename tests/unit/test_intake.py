@@ -92,7 +92,10 @@ def test_submission_accepts_null_optionals():
         (full_body(contact={**CONTACT, "email": "not an email"}), ("contact", "email")),
         (full_body(contact={**CONTACT, "phone": "call me"}), ("contact", "phone")),
         (full_body(contact={**CONTACT, "phone": "12"}), ("contact", "phone")),
-        (full_body(contact={**CONTACT, "phone": "0812345678901234567890123"}), ("contact", "phone")),
+        (
+            full_body(contact={**CONTACT, "phone": "0812345678901234567890123"}),
+            ("contact", "phone"),
+        ),
         (full_body(contact={**CONTACT, "language": "fr"}), ("contact", "language")),
         (full_body(contact={**CONTACT, "nik": "3375012345678901"}), ("contact", "nik")),
         (full_body(location={"lat": 91}), ("location", "lat")),
@@ -271,29 +274,17 @@ def test_redact_leaves_ordinary_numbers(text):
     assert privacy.redact(text) == text
 
 
-@pytest.mark.xfail(
-    reason="BUG: privacy._PHONE misses a landline written with its area code in parentheses, "
-    "'(0285) 421234', so the number leaves intake in feedback.received",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["telp (0285) 421234", "telp (021) 7654321"])
 def test_redact_removes_a_landline_with_area_code_in_parentheses(text):
     assert re.search(r"\d{5,}", privacy.redact(text)) is None
 
 
-@pytest.mark.xfail(
-    reason="BUG: privacy._PHONE takes a dd-mm-yyyy date starting with 0 (8 digits) for a "
-    "phone number",
-    strict=True,
-)
 def test_redact_leaves_a_date_starting_with_zero():
     assert privacy.redact("banjir sejak 01-02-2024") == "banjir sejak 01-02-2024"
 
 
 def test_event_location_drops_the_address_and_empty_values():
-    assert privacy.event_location(LOCATION) == {
-        k: v for k, v in LOCATION.items() if k != "address"
-    }
+    assert privacy.event_location(LOCATION) == {k: v for k, v in LOCATION.items() if k != "address"}
     assert privacy.event_location({"address": "Jl. Kenanga 7", "kecamatan": None}) is None
     assert privacy.event_location(None) is None
     assert privacy.event_location({}) is None
@@ -480,9 +471,12 @@ def categorized(**overrides) -> dict:
         **overrides,
     }
     event = events.build(
-        "categorization", "feedback.categorized", data, subject=data["feedback_id"],
+        "categorization",
+        "feedback.categorized",
+        data,
+        subject=data["feedback_id"],
         correlation_id="c",
-    )  # fmt: skip
+    )
     return events.decode(events.encode(event)).data
 
 

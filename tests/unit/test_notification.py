@@ -132,7 +132,9 @@ def test_categorized_without_revision_counts_as_revision_one():
         "method": "model",
         "categorized_at": "2025-01-02T03:04:06.000Z",
     }
-    kinds = [d["kind"] for d in deliveries.plan(event("categorization", "feedback.categorized", data))]
+    kinds = [
+        d["kind"] for d in deliveries.plan(event("categorization", "feedback.categorized", data))
+    ]
     assert kinds == ["categorized.r1", "assigned.r1"]
 
 
@@ -180,7 +182,12 @@ def test_created_at_defaults_to_now():
 
 def test_an_event_type_without_deliveries_plans_nothing():
     ev = events.Event(
-        id="x", type="feedback.archived", source="/suara/intake", subject=FID, time=None,
-        correlation_id=None, data={"feedback_id": FID},
-    )  # fmt: skip
+        id="x",
+        type="feedback.archived",
+        source="/suara/intake",
+        subject=FID,
+        time=None,
+        correlation_id=None,
+        data={"feedback_id": FID},
+    )
     assert deliveries.plan(ev) == []

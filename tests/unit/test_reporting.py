@@ -303,13 +303,6 @@ def test_the_urgent_flag_survives_every_order():
         assert project(order)[FID]["urgent"] is True, describe(order)
 
 
-@pytest.mark.xfail(
-    reason="BUG: on_urgent upserts a document without 'revision', so a categorized event "
-    "arriving after it ({'revision': {'$lt': n}} never matches a missing field) hits the "
-    "unique _id and is dropped: category, department and status are lost",
-    strict=True,
-    raises=AssertionError,
-)
 def test_every_order_of_all_events_with_repeats_gives_the_same_projection():
     sequences = orders(R, C1, C2, U) + orders(R, U, C1, U, C2) + orders(U, R, R, C1, C2)
     failing = [describe(o) for o in sequences if project(o) != {FID: EXPECTED}]
