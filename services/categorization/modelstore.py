@@ -7,6 +7,7 @@ staff corrections, used as extra training examples by ``suara train``.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 
@@ -30,7 +31,9 @@ def save_model(db: Database, model: Model) -> None:
         {
             "_id": model.version,
             "blob": Binary(model.to_bytes()),
-            "metrics": model.metrics,
+            # as JSON text: FerretDB v1 stores no nested arrays (the confusion matrix)
+            "metrics_json": json.dumps(model.metrics, default=str),
+            "macro_f1": model.metrics.get("macro_f1"),
             "training_size": model.training_size,
             "trained_at": model.trained_at,
             "created_at": datetime.now(UTC),

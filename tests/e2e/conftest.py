@@ -47,8 +47,9 @@ def purge_topology(amqp_uri: str) -> None:
 
 
 class NativePlatform:
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str, tmp: Path):
         self.run_id = run_id
+        self.tmp = tmp
         self.env = {
             "SUARA_AMQP_URI": AMQP_URI,
             "SUARA_MONGO_URI": MONGO_URI,
@@ -88,7 +89,7 @@ class NativePlatform:
 
 
 @pytest.fixture(scope="session", params=["native", "docker"])
-def platform(request, run_id):
+def platform(request, run_id, tmp_path_factory):
     if request.param == "docker":
         problem = docker_engine_problem()
         if problem:
@@ -104,7 +105,7 @@ def platform(request, run_id):
             )
         yield Platform("docker", "amqp://admin:admin@127.0.0.1:5672/", urls)
         return
-    native = NativePlatform(run_id)
+    native = NativePlatform(run_id, tmp_path_factory.mktemp("platform"))
     try:
         native.start()
         urls = {s: f"http://127.0.0.1:{p}" for s, p in E2E_PORTS.items()}
