@@ -8,6 +8,7 @@ engine answers it is reported as skipped, with the reason.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -103,7 +104,7 @@ def platform(request, run_id, tmp_path_factory):
             services.wait_until_responsive(
                 check=lambda u=url: healthy(int(u.rsplit(":", 1)[1])), timeout=300, pause=1
             )
-        yield Platform("docker", "amqp://admin:admin@127.0.0.1:5672/", urls)
+        yield Platform("docker", "amqp://admin:suara-admin-dev@127.0.0.1:5672/", urls)
         return
     native = NativePlatform(run_id, tmp_path_factory.mktemp("platform"))
     try:

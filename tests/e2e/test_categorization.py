@@ -12,8 +12,11 @@ from tests.helpers import wait_for
 
 
 def test_classify_answers_with_category_department_priority_and_alternatives(client):
-    r = requests.post(client.url("categorization", "/api/v1/classify"),
-                      json={"text": "banyu rob mlebu omah, tanggul jebol"}, timeout=10)
+    r = requests.post(
+        client.url("categorization", "/api/v1/classify"),
+        json={"text": "banyu rob mlebu omah, tanggul jebol"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["category"] == "flooding" and body["department"] == "BPBD"
@@ -40,9 +43,15 @@ def test_categories_in_both_languages(client):
 
 
 def test_staff_work_needs_an_api_key(client):
-    assert requests.get(client.url("categorization", "/api/v1/review"), timeout=10).status_code == 401
-    r = requests.post(client.url("categorization", "/api/v1/feedback/SU-0000000000/category"),
-                      json={"category": "roads"}, headers={"X-API-Key": "wrong"}, timeout=10)
+    assert (
+        requests.get(client.url("categorization", "/api/v1/review"), timeout=10).status_code == 401
+    )
+    r = requests.post(
+        client.url("categorization", "/api/v1/feedback/SU-0000000000/category"),
+        json={"category": "roads"},
+        headers={"X-API-Key": "wrong"},
+        timeout=10,
+    )
     assert r.status_code == 401
 
 
@@ -52,34 +61,60 @@ def test_correction_reaches_intake_and_teaches_the_model_after_suara_train(clien
     for feedback_id in ids:
         client.wait_status(feedback_id)
     headers = {"X-API-Key": API_KEY}
-    review = requests.get(client.url("categorization", "/api/v1/review"), headers=headers,
-                          timeout=10)
+    review = requests.get(
+        client.url("categorization", "/api/v1/review"), headers=headers, timeout=10
+    )
     assert review.status_code == 200
     target = "public_order"
     for feedback_id in ids:
-        r = requests.post(client.url("categorization", f"/api/v1/feedback/{feedback_id}/category"),
-                          json={"category": target}, headers=headers, timeout=10)
+        r = requests.post(
+            client.url("categorization", f"/api/v1/feedback/{feedback_id}/category"),
+            json={"category": target},
+            headers=headers,
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
         assert r.json()["method"] == "manual" and r.json()["revision"] == 2
     for feedback_id in ids:
         wait_for(lambda i=feedback_id: client.feedback(i)["category"] == target, timeout=20)
-    assert requests.post(client.url("categorization", "/api/v1/feedback/SU-0000000000/category"),
-                         json={"category": target}, headers=headers, timeout=10).status_code == 404
+    assert (
+        requests.post(
+            client.url("categorization", "/api/v1/feedback/SU-0000000000/category"),
+            json={"category": target},
+            headers=headers,
+            timeout=10,
+        ).status_code
+        == 404
+    )
 
     def classify():
-        return requests.post(client.url("categorization", "/api/v1/classify"),
-                             json={"text": "zorblax gedhe neng gang mburi"}, timeout=10).json()
+        return requests.post(
+            client.url("categorization", "/api/v1/classify"),
+            json={"text": "zorblax gedhe neng gang mburi"},
+            timeout=10,
+        ).json()
 
     before = classify()
     env = {**os.environ, "SUARA_CATEGORIZATION_DB": native.db_name("categorization")}
     done = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "suara"), "train",
-         "--mongo-uri", MONGO_URI, "--output", str(native.tmp / "retrained.joblib")],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            os.path.join(os.path.dirname(sys.executable), "suara"),
+            "train",
+            "--mongo-uri",
+            MONGO_URI,
+            "--output",
+            str(native.tmp / "retrained.joblib"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "3 stored corrections" in done.stderr
     # every replica picks up the new version without a restart
-    after = wait_for(lambda: (c := classify())["model_version"] != before["model_version"] and c,
-                     timeout=30)
+    after = wait_for(
+        lambda: (c := classify())["model_version"] != before["model_version"] and c, timeout=30
+    )
     assert after["category"] == target
