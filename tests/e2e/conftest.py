@@ -8,7 +8,6 @@ engine answers it is reported as skipped, with the reason.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
