@@ -31,8 +31,8 @@ servers: ## install when missing and start RabbitMQ and FerretDB on 127.0.0.1
 servers-stop:
 	$(SERVERS) stop
 
-run: install servers ## the whole platform in the foreground (Ctrl-C stops it)
-	$(BIN)/python deploy/platform.py
+run: install ## servers and the four services in the foreground (Ctrl-C stops them all)
+	$(BIN)/python deploy/platform.py --with-servers
 
 run-%: install servers ## one service on its own, e.g. make run-categorization
 	$(BIN)/python -m shared.runner $*

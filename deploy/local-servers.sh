@@ -132,7 +132,7 @@ ensure_vhosts() {
     # the test suite runs in its own vhost, so it never takes a running platform's messages
     rabbit_env
     local vhost
-    for vhost in suara-test suara-test-isolated; do
+    for vhost in suara-test suara-test-isolated suara-bench; do
         rabbitmqctl -q add_vhost "$vhost" >/dev/null 2>&1 || true
         rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null 2>&1 || true
     done
@@ -159,6 +159,8 @@ start_ferretdb() {
 # ---------------------------------------------------------------- stop
 stop_rabbitmq() {
     rabbit_env
+    # only the node this checkout started (another checkout's node has the same name)
+    [ -f "$RABBIT_DIR/launcher.pid" ] || { say "RabbitMQ was not started from $VAR: left alone"; return 0; }
     if port_open "$AMQP_PORT"; then
         say "stopping RabbitMQ"
         rabbitmqctl -q stop >/dev/null 2>&1 || true

@@ -3,7 +3,10 @@
 Each service is ``python -m shared.runner <service>``, one process each, as in production; the
 e2e tests start them the same way through ``ServiceProcess``. Ctrl-C or SIGTERM stops them all.
 
-    python deploy/platform.py [service ...]
+    python deploy/platform.py [--with-servers] [service ...]
+
+With ``--with-servers`` it also starts RabbitMQ and FerretDB (deploy/local-servers.sh) when they
+are not running, and stops them again on the way out (only those it started).
 """
 
 from __future__ import annotations
@@ -97,9 +100,26 @@ class ServiceProcess:
             self.proc.wait()
 
 
+SERVERS_SCRIPT = ROOT / "deploy" / "local-servers.sh"
+
+
+def start_servers() -> bool:
+    """Start the local servers unless both already run; True when this call started them."""
+    status = subprocess.run([str(SERVERS_SCRIPT), "status"], capture_output=True, text=True)
+    if status.stderr.count(": up") == 2:
+        return False
+    subprocess.run([str(SERVERS_SCRIPT), "start"], check=True)
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
+    parser.add_argument(
+        "--with-servers",
+        action="store_true",
+        help="start RabbitMQ and FerretDB too, and stop them at the end",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.services) - set(SERVICES)
     if unknown:
@@ -112,6 +132,7 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    started_servers = args.with_servers and start_servers()
     procs = [ServiceProcess(s).start() for s in (args.services or SERVICES)]
     try:
         for p in procs:
@@ -134,6 +155,8 @@ def main(argv=None) -> int:
         print("stopping Suara...", flush=True)
         for p in procs:
             p.stop()
+        if started_servers:
+            subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
 
 
 if __name__ == "__main__":

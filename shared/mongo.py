@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
+import pymongo
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -36,9 +38,12 @@ class MongoDatabase(DependencyProvider):
     database restart.
     """
 
+    RETRY_INDEXES_S = 30.0
+
     def __init__(self, ensure_indexes: Callable[[Database], None] | None = None):
         self.ensure_indexes = ensure_indexes
         self._indexed = False
+        self._next_attempt = 0.0
         self._lock = threading.Lock()
 
     def setup(self):
@@ -51,14 +56,18 @@ class MongoDatabase(DependencyProvider):
         if self._indexed or self.ensure_indexes is None:
             self._indexed = True
             return
-        with self._lock:
-            if self._indexed:
-                return
-            try:
+        # while the database is down, try again now and then, not in every worker
+        if time.monotonic() < self._next_attempt or not self._lock.acquire(blocking=False):
+            return
+        try:
+            with pymongo.timeout(3):
                 self.ensure_indexes(self.database)
-                self._indexed = True
-            except PyMongoError as exc:
-                log.warning("indexes not created yet (database unavailable?): %s", exc)
+            self._indexed = True
+        except PyMongoError as exc:
+            self._next_attempt = time.monotonic() + self.RETRY_INDEXES_S
+            log.warning("indexes not created yet (database unavailable?): %s", exc)
+        finally:
+            self._lock.release()
 
     def stop(self):
         self.client.close()

@@ -1,0 +1,116 @@
+"""Each service's store against the real FerretDB/MongoDB: idempotency and projections."""
+
+import threading
+
+from services.intake import feedback
+from services.intake import store as intake_store
+from services.notification import deliveries
+from services.notification import store as notification_store
+from services.reporting import projections
+from services.reporting import store as reporting_store
+from shared import events
+
+
+def event(service, event_type, data, feedback_id):
+    built = events.build(service, event_type, data, subject=feedback_id, correlation_id="it")
+    return events.decode(events.encode(built))
+
+
+def received(fid):
+    return event(
+        "intake",
+        "feedback.received",
+        {
+            "feedback_id": fid,
+            "channel": "http",
+            "text": "jalan rusak",
+            "submitted_at": events.now_iso(),
+        },
+        fid,
+    )
+
+
+def categorized(fid, revision=1, category="roads"):
+    return event(
+        "categorization",
+        "feedback.categorized",
+        {
+            "feedback_id": fid,
+            "category": category,
+            "department": "Dinas PUPR",
+            "confidence": 0.9,
+            "priority": "normal",
+            "method": "model",
+            "revision": revision,
+            "categorized_at": events.now_iso(),
+        },
+        fid,
+    )
+
+
+def test_intake_idempotency_and_external_keys_are_unique(db):
+    intake_store.ensure_indexes(db)
+    first = feedback.new_record({"text": "sampah"}, channel="http", idempotency_key="k1")
+    second = feedback.new_record({"text": "sampah"}, channel="http", idempotency_key="k1")
+    assert intake_store.insert(db, first).created
+    again = intake_store.insert(db, second)
+    assert not again.created and again.record["_id"] == first["_id"]
+    assert "contact" not in again.record
+
+    cmd = {"text": "air mati", "source": "sipadu", "external_id": "9"}
+    a = feedback.new_record(cmd, channel="amqp", source="sipadu", external_id="9")
+    b = feedback.new_record(cmd, channel="amqp", source="sipadu", external_id="9")
+    assert intake_store.insert(db, a).created and not intake_store.insert(db, b).created
+    # records without keys do not collide on the sparse unique indexes
+    for _ in range(3):
+        assert intake_store.insert(
+            db, feedback.new_record({"text": "x y z"}, channel="http")
+        ).created
+    assert db.feedback.count_documents({}) == 5
+
+
+def test_intake_applies_only_newer_categorizations(db):
+    record = feedback.new_record({"text": "jalan rusak"}, channel="http")
+    intake_store.insert(db, record)
+    fid = record["_id"]
+    assert intake_store.apply_categorization(db, categorized(fid, 2, "traffic").data)
+    assert not intake_store.apply_categorization(db, categorized(fid, 1, "roads").data)
+    assert not intake_store.apply_categorization(db, categorized(fid, 2, "traffic").data)
+    assert intake_store.get(db, fid)["category"] == "traffic"
+
+
+def test_reporting_projection_is_right_in_any_order_and_when_repeated(db):
+    reporting_store.ensure_indexes(db)
+    reporting_store.apply(db, projections.on_categorized(categorized("SU-1")))
+    reporting_store.apply(db, projections.on_received(received("SU-1")))
+    reporting_store.apply(db, projections.on_received(received("SU-1")))
+    reporting_store.apply(db, projections.on_categorized(categorized("SU-1")))
+    reporting_store.apply(db, projections.on_received(received("SU-2")))
+    summary = reporting_store.summary(db)
+    assert summary["total"] == 2
+    assert summary["by_status"] == {"categorized": 1, "received": 1}
+    assert summary["by_category"] == {"roads": 1}
+
+
+def test_reporting_concurrent_first_events_of_one_feedback_are_all_applied(db):
+    # received and categorized racing to create the same projection document
+    for i in range(20):
+        fid = f"SU-RACE{i}"
+        changes = [
+            projections.on_received(received(fid)),
+            projections.on_categorized(categorized(fid)),
+        ]
+        threads = [threading.Thread(target=reporting_store.apply, args=(db, c)) for c in changes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert reporting_store.summary(db)["by_status"] == {"categorized": 20}
+
+
+def test_notification_records_each_delivery_once(db):
+    notification_store.ensure_indexes(db)
+    planned = deliveries.plan(categorized("SU-N"))
+    assert notification_store.record(db, planned) == 2
+    assert notification_store.record(db, deliveries.plan(categorized("SU-N"))) == 0
+    assert len(notification_store.for_feedback(db, "SU-N")) == 2
