@@ -41,6 +41,11 @@ SETTINGS = (
     Setting("SUARA_RETRY_DELAY_MS", "500", "first retry delay; doubles at each attempt"),
     Setting("SUARA_OUTBOX_SWEEP_S", "2", "how often unpublished events are looked for"),
     Setting("SUARA_REVIEW_THRESHOLD", "0.55", "below this confidence feedback goes to review"),
+    Setting(
+        "SUARA_DEPARTMENTS",
+        "",
+        "department overrides, comma-separated category=department pairs",
+    ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
 )
 
@@ -58,6 +63,17 @@ def parse_api_keys(raw: str) -> dict[str, str]:
             raise ConfigError(f"SUARA_API_KEYS: expected name:key, got {pair!r}")
         keys[key.strip()] = name.strip()
     return keys
+
+
+def parse_departments(raw: str) -> dict[str, str]:
+    """``"roads=Dinas PU,waste=DLH"`` -> ``{"roads": "Dinas PU", "waste": "DLH"}``."""
+    departments: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        category, sep, department = pair.partition("=")
+        if not sep or not category.strip() or not department.strip():
+            raise ConfigError(f"SUARA_DEPARTMENTS: expected category=department, got {pair!r}")
+        departments[category.strip()] = department.strip()
+    return departments
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -94,5 +110,6 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
         "OUTBOX_SWEEP_S": _int(env, "SUARA_OUTBOX_SWEEP_S", 2),
         "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
+        "DEPARTMENTS": parse_departments(env.get("SUARA_DEPARTMENTS", "")),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
     }
