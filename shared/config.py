@@ -54,26 +54,24 @@ class ConfigError(ValueError):
     pass
 
 
+def _pairs(raw: str, separator: str, setting: str, shape: str) -> list[tuple[str, str]]:
+    pairs = []
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        left, sep, right = pair.partition(separator)
+        if not sep or not left.strip() or not right.strip():
+            raise ConfigError(f"{setting}: expected {shape}, got {pair!r}")
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
 def parse_api_keys(raw: str) -> dict[str, str]:
     """``"city-app:k1,open311:k2"`` -> ``{"k1": "city-app", "k2": "open311"}`` (key -> client)."""
-    keys: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in raw.split(","))):
-        name, sep, key = pair.partition(":")
-        if not sep or not name.strip() or not key.strip():
-            raise ConfigError(f"SUARA_API_KEYS: expected name:key, got {pair!r}")
-        keys[key.strip()] = name.strip()
-    return keys
+    return {key: name for name, key in _pairs(raw, ":", "SUARA_API_KEYS", "name:key")}
 
 
 def parse_departments(raw: str) -> dict[str, str]:
     """``"roads=Dinas PU,waste=DLH"`` -> ``{"roads": "Dinas PU", "waste": "DLH"}``."""
-    departments: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in raw.split(","))):
-        category, sep, department = pair.partition("=")
-        if not sep or not category.strip() or not department.strip():
-            raise ConfigError(f"SUARA_DEPARTMENTS: expected category=department, got {pair!r}")
-        departments[category.strip()] = department.strip()
-    return departments
+    return dict(_pairs(raw, "=", "SUARA_DEPARTMENTS", "category=department"))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

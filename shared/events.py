@@ -149,8 +149,23 @@ def spec(service: str, event_type: str) -> EventSpec:
         raise KeyError(f"no contract for event {service}/{event_type}") from None
 
 
-class InvalidEvent(ValueError):
+class InvalidMessage(ValueError):
+    """A message that can never be processed (not JSON, fails validation); the text says why."""
+
+
+class InvalidEvent(InvalidMessage):
     """A message that is not a valid Suara CloudEvent; the text says why."""
+
+
+def json_object(body: bytes | str) -> dict:
+    """The JSON object in a message body, or InvalidMessage."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidMessage(f"body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidMessage("body is not a JSON object")
+    return doc
 
 
 def now_iso() -> str:
@@ -195,11 +210,9 @@ class Event:
 def decode(body: bytes | str, expected: EventSpec | None = None) -> Event:
     """Parse and validate a CloudEvent; raise InvalidEvent with the reason."""
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent(f"body is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidEvent("body is not a JSON object")
+        doc = json_object(body)
+    except InvalidMessage as exc:
+        raise InvalidEvent(str(exc)) from None
     if doc.get("specversion") != SPEC_VERSION:
         raise InvalidEvent(f"specversion must be {SPEC_VERSION!r}")
     for attribute in ("id", "source", "type"):

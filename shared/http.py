@@ -12,6 +12,7 @@ import pymongo
 from kombu import Connection
 from marshmallow import ValidationError
 from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
 from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,11 @@ def api(fn: Callable) -> Callable:
         except ValidationError as exc:
             return error_response(
                 HttpError(400, "validation", "the request has invalid fields", exc.messages)
+            )
+        except ConnectionFailure:
+            log.warning("%s: database unavailable", fn.__name__)
+            return json_response(
+                503, {"error": "unavailable", "message": "try again shortly"}, {"Retry-After": "5"}
             )
         except Exception:
             log.exception("unhandled error in %s", fn.__name__)

@@ -24,6 +24,7 @@ from nameko.messaging import HeaderDecoder, QueueConsumer
 from pymongo.errors import ConnectionFailure
 
 from shared import events, topology
+from shared.events import InvalidMessage
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,6 @@ REASON_HEADER = "x-suara-reason"
 # errors of the infrastructure, not of the message: retried without counting an attempt
 TRANSIENT_ERRORS = (ConnectionFailure, OperationalError, ConnectionError, TimeoutError)
 MAX_TRANSIENT_DELAY_S = 30.0
-
-
-class InvalidMessage(ValueError):
-    """The message can never be processed (bad JSON, fails validation): dead-letter it now."""
 
 
 def retry_delay_s(attempt: int, base_ms: int, cap_s: float = 60.0) -> float:

@@ -64,6 +64,14 @@ def relay(collection: Collection, doc_id, publish: Publish) -> int:
     return sent
 
 
+def relay_or_defer(collection: Collection, doc_id, publish: Publish) -> None:
+    """Relay now if the broker takes it; otherwise the sweep publishes it later."""
+    try:
+        relay(collection, doc_id, publish)
+    except Exception as exc:  # the events stay staged: nothing is lost
+        log.warning("events of %s left for the outbox sweep: %s", doc_id, exc)
+
+
 def sweep(
     collection: Collection, publish: Publish, *, older_than_s: float = 5.0, limit: int = 500
 ) -> int:

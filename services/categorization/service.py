@@ -50,7 +50,7 @@ class CategorizationService:
             )
             store.insert(self.db, doc)
         # also after a repeat: a crash may have left the events staged
-        self._relay(feedback_id)
+        outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish)
 
     @http("POST", "/api/v1/classify")
     @api
@@ -91,7 +91,7 @@ class CategorizationService:
         store.add_correction(
             self.db, feedback_id, current["text"], category, current["category"], client
         )
-        self._relay(feedback_id)
+        outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish)
         return json_response(
             200,
             {
@@ -110,9 +110,3 @@ class CategorizationService:
     @timer(interval=2)
     def sweep_outbox(self):
         outbox.sweep(self.db.decisions, self.publish)
-
-    def _relay(self, feedback_id: str) -> None:
-        try:
-            outbox.relay(self.db.decisions, feedback_id, self.publish)
-        except Exception as exc:  # staged: the sweep publishes it once the broker is back
-            log.warning("events of %s left for the outbox sweep: %s", feedback_id, exc)

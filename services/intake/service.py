@@ -11,7 +11,7 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.intake import feedback, schemas, store
-from shared import outbox
+from shared import events, outbox
 from shared.http import HttpError, api, health, json_response, read_json
 from shared.messaging import EventPublisher, InvalidMessage, command_handler, event_handler
 from shared.mongo import MongoDatabase
@@ -21,12 +21,7 @@ log = logging.getLogger(__name__)
 
 def decode_submit_command(body: bytes) -> dict:
     """A ``feedback.submit`` message -> validated dict; InvalidMessage says why not."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidMessage(f"body is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidMessage("body must be a JSON object")
+    doc = events.json_object(body)
     errors = schemas.SubmitCommand().validate(doc)
     if errors:
         raise InvalidMessage(f"fields: {json.dumps(errors, ensure_ascii=False)}")
@@ -67,7 +62,7 @@ class IntakeService:
             return json_response(
                 201, feedback.receipt(result.record), {"Idempotent-Replayed": "true"}
             )
-        self._relay(record["_id"])
+        outbox.relay_or_defer(self.db.feedback, record["_id"], self.publish)
         return json_response(
             201, feedback.receipt(record), {"Location": f"/api/v1/feedback/{record['_id']}"}
         )
@@ -95,7 +90,7 @@ class IntakeService:
             external_id=command["external_id"],
         )
         if store.insert(self.db, record).created:
-            self._relay(record["_id"])
+            outbox.relay_or_defer(self.db.feedback, record["_id"], self.publish)
         else:
             log.info(
                 "duplicate submission %s/%s ignored", command["source"], command["external_id"]
@@ -108,9 +103,3 @@ class IntakeService:
     @timer(interval=2)
     def sweep_outbox(self):
         outbox.sweep(self.db.feedback, self.publish)
-
-    def _relay(self, feedback_id: str) -> None:
-        try:
-            outbox.relay(self.db.feedback, feedback_id, self.publish)
-        except Exception as exc:  # stored: the sweep publishes it once the broker is back
-            log.warning("event of %s left for the outbox sweep: %s", feedback_id, exc)
