@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,14 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, 
 def new_id() -> str:
     """A tracking id a citizen can read out on the phone: SU- and 10 characters (50 bits)."""
     return "SU-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def valid_correlation_id(value: str | None) -> str | None:
+    """A caller's correlation id if it is a sane token, else None (a new one is made)."""
+    return value if value and _CORRELATION_ID.fullmatch(value) else None
 
 
 def fingerprint(body: dict) -> str:

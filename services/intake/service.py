@@ -49,7 +49,7 @@ class IntakeService:
             channel="http",
             idempotency_key=key,
             request_fingerprint=fp if key else None,
-            correlation_id=request.headers.get("X-Correlation-Id"),
+            correlation_id=feedback.valid_correlation_id(request.headers.get("X-Correlation-Id")),
         )
         result = store.insert(self.db, record)
         if not result.created:

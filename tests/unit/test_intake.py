@@ -507,3 +507,18 @@ def test_categorization_update_defaults_to_revision_one():
     assert query["categorization_revision"] == {"$lt": 1}
     assert update["$set"]["categorization_revision"] == 1
     assert isinstance(update["$set"]["updated_at"], datetime)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("req-42:abc", "req-42:abc"),
+        ("x" * 101, None),
+        ("has space", None),
+        ("", None),
+        (None, None),
+        ('{"$gt": 1}', None),
+    ],
+)
+def test_only_sane_correlation_ids_are_taken_from_callers(given, kept):
+    assert feedback.valid_correlation_id(given) == kept
