@@ -151,7 +151,3 @@ def _iso(value: datetime) -> str:
 class Submitted:
     record: dict
     created: bool  # False: an earlier identical submission was found
-
-
-class IdempotencyConflict(Exception):
-    """The Idempotency-Key was used before with a different request."""

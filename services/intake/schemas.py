@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
+from shared import events
 from shared.events import CATEGORY_IDS
 
 KECAMATAN = ("Pekalongan Barat", "Pekalongan Timur", "Pekalongan Selatan", "Pekalongan Utara")
@@ -72,3 +75,12 @@ class SubmitCommand(_Text, Schema):
     external_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     location = fields.Nested(Location, allow_none=True, unknown=EXCLUDE)
     category_hint = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+
+
+def load_submit_command(body: bytes) -> dict:
+    """A ``feedback.submit`` message -> validated dict; InvalidMessage says why not."""
+    doc = events.json_object(body)
+    errors = SubmitCommand().validate(doc)
+    if errors:
+        raise events.InvalidMessage(f"fields: {json.dumps(errors, ensure_ascii=False)}")
+    return SubmitCommand().load(doc)

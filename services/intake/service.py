@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 from nameko.web.handlers import http
 
-from services.intake import feedback, schemas, store
-from shared import events, outbox
+from services.intake import feedback, schemas, store, submissions
+from shared import outbox
 from shared.http import HttpError, api, health, json_response, read_json
-from shared.messaging import EventPublisher, InvalidMessage, command_handler, event_handler
+from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
-
-log = logging.getLogger(__name__)
-
-
-def decode_submit_command(body: bytes) -> dict:
-    """A ``feedback.submit`` message -> validated dict; InvalidMessage says why not."""
-    doc = events.json_object(body)
-    errors = schemas.SubmitCommand().validate(doc)
-    if errors:
-        raise InvalidMessage(f"fields: {json.dumps(errors, ensure_ascii=False)}")
-    return schemas.SubmitCommand().load(doc)
 
 
 class IntakeService:
@@ -43,29 +30,25 @@ class IntakeService:
         key = request.headers.get("Idempotency-Key")
         if key is not None and not 1 <= len(key) <= 255:
             raise HttpError(400, "validation", "Idempotency-Key must be 1 to 255 characters")
-        fp = feedback.fingerprint(body)
-        record = feedback.new_record(
-            submission,
-            channel="http",
-            idempotency_key=key,
-            request_fingerprint=fp if key else None,
-            correlation_id=feedback.valid_correlation_id(request.headers.get("X-Correlation-Id")),
-        )
-        result = store.insert(self.db, record)
-        if not result.created:
-            if result.record.get("request_fingerprint") != fp:
-                raise HttpError(
-                    422,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request",
-                )
-            return json_response(
-                201, feedback.receipt(result.record), {"Idempotent-Replayed": "true"}
+        try:
+            result = submissions.submit_http(
+                self.db,
+                self.publish,
+                body,
+                submission,
+                idempotency_key=key,
+                correlation_id=request.headers.get("X-Correlation-Id"),
             )
-        outbox.relay_or_defer(self.db.feedback, record["_id"], self.publish)
-        return json_response(
-            201, feedback.receipt(record), {"Location": f"/api/v1/feedback/{record['_id']}"}
-        )
+        except submissions.IdempotencyConflict:
+            raise HttpError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ) from None
+        receipt = feedback.receipt(result.record)
+        if not result.created:
+            return json_response(201, receipt, {"Idempotent-Replayed": "true"})
+        return json_response(201, receipt, {"Location": receipt["links"]["self"]})
 
     @http("GET", "/api/v1/feedback/<string:feedback_id>")
     @api
@@ -81,20 +64,9 @@ class IntakeService:
     def health(self, request):
         return health(self.db, self.config["AMQP_URI"])
 
-    @command_handler("feedback.submit", decode=decode_submit_command)
+    @command_handler("feedback.submit", decode=schemas.load_submit_command)
     def on_submit_command(self, command: dict):
-        record = feedback.new_record(
-            command,
-            channel="amqp",
-            source=command["source"],
-            external_id=command["external_id"],
-        )
-        if store.insert(self.db, record).created:
-            outbox.relay_or_defer(self.db.feedback, record["_id"], self.publish)
-        else:
-            log.info(
-                "duplicate submission %s/%s ignored", command["source"], command["external_id"]
-            )
+        submissions.submit_command(self.db, self.publish, command)
 
     @event_handler("categorization", "feedback.categorized")
     def on_feedback_categorized(self, event):
