@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.collection import Collection
 
 from shared import events
+from shared.mongo import document_lock
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +51,42 @@ def ensure_indexes(collection: Collection) -> None:
     collection.create_index("outbox_at", sparse=True)
 
 
-def relay(collection: Collection, doc_id, publish: Publish) -> int:
-    """Publish a document's staged events (each confirmed), then drop them; returns the count."""
-    doc = collection.find_one({"_id": doc_id}, {"outbox": 1})
-    sent = 0
-    for item in (doc or {}).get("outbox") or []:
+def relay(
+    collection: Collection, doc_id, publish: Publish, staged: list[dict] | None = None
+) -> int:
+    """Publish a document's staged events (each confirmed), then drop them; returns the count.
+
+    ``staged``: the entries the caller has just written, which saves reading them back.
+    """
+    if staged is None:
+        doc = collection.find_one({"_id": doc_id}, {"outbox": 1})
+        if doc is None:
+            return 0
+        staged = doc.get("outbox") or []
+        if not staged:
+            with document_lock(collection, doc_id):
+                collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
+            return 0
+    for item in staged:
         publish(item)
-        # the whole entry as the value: FerretDB v1 matches $pull by equality only
-        collection.update_one({"_id": doc_id}, {"$pull": {"outbox": item}})
-        sent += 1
-    if doc is not None:
-        collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
-    return sent
+    with document_lock(collection, doc_id):
+        # One write in the common case: the outbox still holds exactly what was published.
+        done = collection.update_one(
+            {"_id": doc_id, "outbox": staged},
+            {"$set": {"outbox": []}, "$unset": {"outbox_at": ""}},
+        )
+        if done.matched_count == 0:  # more was staged meanwhile: remove only what was sent
+            collection.update_one({"_id": doc_id}, {"$pullAll": {"outbox": staged}})
+            collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
+    return len(staged)
 
 
-def relay_or_defer(collection: Collection, doc_id, publish: Publish) -> None:
+def relay_or_defer(
+    collection: Collection, doc_id, publish: Publish, staged: list[dict] | None = None
+) -> None:
     """Relay now if the broker takes it; otherwise the sweep publishes it later."""
     try:
-        relay(collection, doc_id, publish)
+        relay(collection, doc_id, publish, staged)
     except Exception as exc:  # the events stay staged: nothing is lost
         log.warning("events of %s left for the outbox sweep: %s", doc_id, exc)
 

@@ -40,17 +40,17 @@ class CategorizationService:
     @event_handler("intake", "feedback.received")
     def on_feedback_received(self, event):
         feedback_id = event.data["feedback_id"]
-        if store.get(self.db, feedback_id) is None:
-            doc = assignment.new_assignment(
-                feedback_id,
-                event.data["text"],
-                self._decide(event.data["text"]),
-                correlation_id=event.correlation_id,
-                category_hint=event.data.get("category_hint"),
-            )
-            store.insert(self.db, doc)
-        # also after a repeat: a crash may have left the events staged
-        outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish)
+        doc = assignment.new_assignment(
+            feedback_id,
+            event.data["text"],
+            self._decide(event.data["text"]),
+            correlation_id=event.correlation_id,
+            category_hint=event.data.get("category_hint"),
+        )
+        if store.insert(self.db, doc):
+            outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish, doc["outbox"])
+        else:  # a repeat: the first decision stands, and a crash may have left it staged
+            outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish)
 
     @http("POST", "/api/v1/classify")
     @api

@@ -40,7 +40,7 @@ def submit_http(
     )
     result = store.insert(db, record)
     if result.created:
-        outbox.relay_or_defer(db.feedback, record["_id"], publish)
+        outbox.relay_or_defer(db.feedback, record["_id"], publish, record["outbox"])
     elif result.record.get("request_fingerprint") != fingerprint:
         raise IdempotencyConflict(idempotency_key)
     return result
@@ -52,7 +52,7 @@ def submit_command(db: Database, publish: Callable[[dict], None], command: dict)
         command, channel="amqp", source=command["source"], external_id=command["external_id"]
     )
     if store.insert(db, record).created:
-        outbox.relay_or_defer(db.feedback, record["_id"], publish)
+        outbox.relay_or_defer(db.feedback, record["_id"], publish, record["outbox"])
         return True
     log.info("duplicate submission %s/%s ignored", command["source"], command["external_id"])
     return False

@@ -48,6 +48,21 @@ def categorized(fid, revision=1, category="roads"):
     )
 
 
+def urgent(fid):
+    return event(
+        "categorization",
+        "feedback.urgent",
+        {
+            "feedback_id": fid,
+            "category": "roads",
+            "department": "Dinas PUPR",
+            "reasons": ["collapsed bridge"],
+            "flagged_at": events.now_iso(),
+        },
+        fid,
+    )
+
+
 def test_intake_idempotency_and_external_keys_are_unique(db):
     intake_store.ensure_indexes(db)
     first = feedback.new_record({"text": "sampah"}, channel="http", idempotency_key="k1")
@@ -106,6 +121,7 @@ def test_reporting_concurrent_first_events_of_one_feedback_are_all_applied(db):
         for t in threads:
             t.join()
     assert reporting_store.summary(db)["by_status"] == {"categorized": 20}
+    assert db.feedback.count_documents({"urgent": True, "category": "roads"}) == 20
 
 
 def test_notification_records_each_delivery_once(db):
