@@ -108,12 +108,13 @@ def test_reporting_projection_is_right_in_any_order_and_when_repeated(db):
 
 
 def test_reporting_concurrent_first_events_of_one_feedback_are_all_applied(db):
-    # received and categorized racing to create the same projection document
+    # received, categorized and urgent racing to create and update one projection document
     for i in range(20):
         fid = f"SU-RACE{i}"
         changes = [
             projections.on_received(received(fid)),
             projections.on_categorized(categorized(fid)),
+            projections.on_urgent(urgent(fid)),
         ]
         threads = [threading.Thread(target=reporting_store.apply, args=(db, c)) for c in changes]
         for t in threads:
