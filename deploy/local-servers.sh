@@ -91,7 +91,12 @@ install_ferretdb() {
 
 # ---------------------------------------------------------------- start
 rabbit_env() {
-    export RABBITMQ_NODENAME="suara@localhost"
+    # a second instance on another port (e.g. an isolated CI run) needs a node name of its own
+    if [ "$AMQP_PORT" = 5672 ]; then
+        export RABBITMQ_NODENAME="suara@localhost"
+    else
+        export RABBITMQ_NODENAME="suara-$AMQP_PORT@localhost"
+    fi
     export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
     export RABBITMQ_NODE_PORT="$AMQP_PORT"
     export RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000))
