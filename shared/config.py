@@ -106,7 +106,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "API_KEYS": parse_api_keys(env.get("SUARA_API_KEYS", "")),
         "MAX_ATTEMPTS": _int(env, "SUARA_MAX_ATTEMPTS", 5),
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
-        "OUTBOX_SWEEP_S": _int(env, "SUARA_OUTBOX_SWEEP_S", 2),
+        "OUTBOX_SWEEP_S": _int(env, "SUARA_OUTBOX_SWEEP_S", 2),  # used by shared.outbox
         "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
         "DEPARTMENTS": parse_departments(env.get("SUARA_DEPARTMENTS", "")),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),

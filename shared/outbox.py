@@ -9,6 +9,7 @@ behind. Consumers are idempotent, so the rare double publish is harmless.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,10 @@ from shared.mongo import document_lock
 log = logging.getLogger(__name__)
 
 Publish = Callable[[dict], None]
+
+# How often a service looks for events left staged. Read at import: nameko's @timer takes a
+# fixed interval. On FerretDB each sweep reads the whole collection: raise it there.
+SWEEP_INTERVAL_S = float(os.environ.get("SUARA_OUTBOX_SWEEP_S", "2"))
 
 
 def entry(service: str, event_type: str, data: dict, *, subject: str, correlation_id: str) -> dict:

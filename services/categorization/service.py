@@ -107,6 +107,6 @@ class CategorizationService:
     def health(self, request):
         return health(self.db, self.config["AMQP_URI"])
 
-    @timer(interval=2)
+    @timer(interval=outbox.SWEEP_INTERVAL_S)
     def sweep_outbox(self):
         outbox.sweep(self.db.decisions, self.publish)

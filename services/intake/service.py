@@ -72,6 +72,6 @@ class IntakeService:
     def on_feedback_categorized(self, event):
         store.apply_categorization(self.db, event.data)
 
-    @timer(interval=2)
+    @timer(interval=outbox.SWEEP_INTERVAL_S)
     def sweep_outbox(self):
         outbox.sweep(self.db.feedback, self.publish)
