@@ -57,8 +57,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install servers ## classifier throughput benchmark
+bench: install servers ## classifier throughput; Suara end to end vs the broker (var/bench/latest.json)
 	$(BIN)/python bench/classify_bench.py
+	$(BIN)/python bench/e2e_bench.py
 
 up: ## the platform in Docker (needs a Docker engine)
 	docker compose up --build -d
