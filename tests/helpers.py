@@ -23,3 +23,16 @@ def wait_for(
     raise AssertionError(
         f"condition not met within {timeout}s {message} (last error: {last_error})"
     )
+
+
+def urgent_data(feedback_id: str) -> dict:
+    """The data of a valid ``feedback.urgent`` event."""
+    from shared.events import now_iso
+
+    return {
+        "feedback_id": feedback_id,
+        "category": "roads",
+        "department": "Dinas PUPR",
+        "reasons": ["collapsed bridge"],
+        "flagged_at": now_iso(),
+    }

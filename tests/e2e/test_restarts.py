@@ -6,7 +6,6 @@ These tests restart the local servers, so they run only where this checkout star
 
 import subprocess
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -29,19 +28,17 @@ def own_servers(native):
 
 
 def submit_with_retries(client, text: str, deadline_s: float = 60) -> str:
-    """A patient client: retries while the platform answers 503 or not at all."""
-    deadline = time.monotonic() + deadline_s
+    """A patient client: tries again while the platform answers 503 or not at all."""
     key = str(uuid.uuid4())  # the same key on every try: a retry never creates a second one
-    while True:
+
+    def attempt():
         try:
             r = client.submit(text, headers={"Idempotency-Key": key})
-            if r.status_code == 201:
-                return r.json()["id"]
         except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"could not submit {text!r}")
-        time.sleep(0.5)
+            return None
+        return r.status_code == 201 and r.json()["id"]
+
+    return wait_for(attempt, timeout=deadline_s, interval=0.5, message=f"to submit {text!r}")
 
 
 def all_healthy(client) -> bool:

@@ -6,7 +6,7 @@ from kombu import Connection, Producer
 
 from shared import events, topology
 from shared.messaging import event_handler
-from tests.helpers import wait_for
+from tests.helpers import urgent_data, wait_for
 
 QUEUE = topology.event_queue_name("reporting", "feedback.urgent")
 
@@ -15,13 +15,7 @@ def urgent_event(feedback_id: str) -> dict:
     return events.build(
         "categorization",
         "feedback.urgent",
-        {
-            "feedback_id": feedback_id,
-            "category": "flooding",
-            "department": "BPBD",
-            "reasons": ["water entering homes"],
-            "flagged_at": events.now_iso(),
-        },
+        urgent_data(feedback_id),
         subject=feedback_id,
         correlation_id="test",
     )

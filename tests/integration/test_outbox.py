@@ -6,6 +6,7 @@ import pytest
 from nameko.amqp.publish import Publisher
 
 from shared import events, outbox, topology
+from tests.helpers import urgent_data
 
 QUEUE = topology.event_queue_name("notification", "feedback.urgent")
 
@@ -14,13 +15,7 @@ def urgent_entry(feedback_id: str) -> dict:
     return outbox.entry(
         "categorization",
         "feedback.urgent",
-        {
-            "feedback_id": feedback_id,
-            "category": "roads",
-            "department": "Dinas PUPR",
-            "reasons": ["collapsed bridge"],
-            "flagged_at": events.now_iso(),
-        },
+        urgent_data(feedback_id),
         subject=feedback_id,
         correlation_id="it",
     )
