@@ -96,7 +96,7 @@ install_ferretdb() {
     (cd "$VAR/build/ferretdb" && go build -o "$FERRETDB_BIN" ./cmd/ferretdb) \
         || die "building FerretDB from $VAR/build/ferretdb failed (see above)"
     rm -rf "$VAR/build/ferretdb"
-    "$FERRETDB_BIN" --version | head -1 >&2
+    "$FERRETDB_BIN" --version 2>&1 | sed -n 1p >&2  # sed reads it all: no SIGPIPE under pipefail
 }
 
 # ---------------------------------------------------------------- start
