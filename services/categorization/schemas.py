@@ -18,3 +18,12 @@ class CategoryCorrection(Schema):
 
     category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
     note = fields.String(allow_none=True, validate=validate.Length(max=1000))
+
+
+class ReviewQuery(Schema):
+    """``GET /api/v1/review?limit=``: the oldest waiting feedback first."""
+
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))

@@ -71,7 +71,8 @@ class CategorizationService:
     @api
     def review(self, request):
         api_client(request, self.config["API_KEYS"])
-        items = [assignment.review_item(d) for d in store.review_queue(self.db)]
+        limit = schemas.ReviewQuery().load(request.args.to_dict())["limit"]
+        items = [assignment.review_item(d) for d in store.review_queue(self.db, limit)]
         return json_response(200, {"items": items, "count": len(items)})
 
     @http("POST", "/api/v1/feedback/<string:feedback_id>/category")

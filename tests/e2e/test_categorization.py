@@ -65,6 +65,13 @@ def test_correction_reaches_intake_and_teaches_the_model_after_suara_train(clien
         client.url("categorization", "/api/v1/review"), headers=headers, timeout=10
     )
     assert review.status_code == 200
+    too_many = requests.get(
+        client.url("categorization", "/api/v1/review"),
+        headers=headers,
+        params={"limit": 100_000},
+        timeout=10,
+    )
+    assert too_many.status_code == 400 and "limit" in too_many.json()["fields"]
     target = "public_order"
     for feedback_id in ids:
         r = requests.post(
