@@ -84,6 +84,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def outbox_sweep_s(env: Mapping[str, str] | None = None) -> int:
+    """Seconds between outbox sweeps (read at import by shared.outbox: @timer is fixed)."""
+    return _int(os.environ if env is None else env, "SUARA_OUTBOX_SWEEP_S", 2)
+
+
 def load(service: str, env: Mapping[str, str] | None = None) -> dict:
     """The nameko config of ``service``, from the environment."""
     if service not in SERVICES:
@@ -106,7 +111,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "API_KEYS": parse_api_keys(env.get("SUARA_API_KEYS", "")),
         "MAX_ATTEMPTS": _int(env, "SUARA_MAX_ATTEMPTS", 5),
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
-        "OUTBOX_SWEEP_S": _int(env, "SUARA_OUTBOX_SWEEP_S", 2),  # used by shared.outbox
+        "OUTBOX_SWEEP_S": outbox_sweep_s(env),
         "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
         "DEPARTMENTS": parse_departments(env.get("SUARA_DEPARTMENTS", "")),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),

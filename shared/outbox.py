@@ -9,13 +9,12 @@ behind. Consumers are idempotent, so the rare double publish is harmless.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from pymongo.collection import Collection
 
-from shared import events
+from shared import config, events
 from shared.mongo import document_lock
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ Publish = Callable[[dict], None]
 
 # How often a service looks for events left staged. Read at import: nameko's @timer takes a
 # fixed interval. On FerretDB each sweep reads the whole collection: raise it there.
-SWEEP_INTERVAL_S = float(os.environ.get("SUARA_OUTBOX_SWEEP_S", "2"))
+SWEEP_INTERVAL_S = config.outbox_sweep_s()
 
 
 def entry(service: str, event_type: str, data: dict, *, subject: str, correlation_id: str) -> dict:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 from nameko.web.handlers import http
@@ -14,8 +12,6 @@ from shared import outbox
 from shared.http import HttpError, api, api_client, health, json_response, read_json
 from shared.messaging import EventPublisher, event_handler
 from shared.mongo import MongoDatabase
-
-log = logging.getLogger(__name__)
 
 
 class CategorizationService:
