@@ -110,7 +110,9 @@ rabbit_env() {
     export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
     export RABBITMQ_NODE_PORT="$AMQP_PORT"
     export RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000))
-    export ERL_EPMD_ADDRESS=127.0.0.1
+    export ERL_EPMD_ADDRESS=127.0.0.1  # epmd on loopback only
+    # Erlang distribution (the CLI tools' port, AMQP port + 20000) on loopback only as well
+    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
     export RABBITMQ_MNESIA_BASE="$RABBIT_DIR/mnesia"
     export RABBITMQ_LOG_BASE="$VAR/log/rabbitmq"
     export RABBITMQ_PID_FILE="$RABBIT_DIR/rabbitmq.pid"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 SERVICES = ("intake", "categorization", "notification", "reporting")
+TIMER_WORKERS = 2  # outbox sweeps and model reloads: never queued behind HTTP or AMQP work
 DEFAULT_PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
 
 
@@ -36,7 +37,20 @@ SETTINGS = (
     Setting("SUARA_NOTIFICATION_PORT", "8003", "notification HTTP port"),
     Setting("SUARA_REPORTING_PORT", "8004", "reporting HTTP port"),
     Setting("SUARA_API_KEYS", "", "comma-separated name:key pairs for machine clients"),
-    Setting("SUARA_MAX_WORKERS", "10", "concurrent workers (and AMQP prefetch) per service"),
+    Setting(
+        "SUARA_MAX_WORKERS", "10", "concurrent AMQP message handlers (the prefetch) per process"
+    ),
+    Setting("SUARA_HTTP_WORKERS", "10", "concurrent HTTP request handlers per process"),
+    Setting(
+        "SUARA_HTTP_CONNECTIONS",
+        "100",
+        "open HTTP connections per process; one more is answered 503 and closed",
+    ),
+    Setting(
+        "SUARA_HTTP_READ_TIMEOUT_S",
+        "10",
+        "seconds for a request's headers, and for its body, to arrive (408 after); idle keep-alive",
+    ),
     Setting("SUARA_MAX_ATTEMPTS", "5", "handler attempts before a message is dead-lettered"),
     Setting("SUARA_RETRY_DELAY_MS", "500", "first retry delay; doubles at each attempt"),
     Setting("SUARA_OUTBOX_SWEEP_S", "2", "how often unpublished events are looked for"),
@@ -84,6 +98,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def outbox_sweep_s(env: Mapping[str, str] | None = None) -> int:
     """Seconds between outbox sweeps (read at import by shared.outbox: @timer is fixed)."""
     return _int(os.environ if env is None else env, "SUARA_OUTBOX_SWEEP_S", 2)
@@ -100,10 +121,17 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
     )
     host = env.get("SUARA_HTTP_HOST", "127.0.0.1")
     port = _int(env, prefix + "PORT", DEFAULT_PORTS[service])
+    amqp_workers = _positive(env, "SUARA_MAX_WORKERS", 10)
+    http_workers = _positive(env, "SUARA_HTTP_WORKERS", 10)
     return {
         "AMQP_URI": env.get("SUARA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         "WEB_SERVER_ADDRESS": f"{host}:{port}",
-        "max_workers": _int(env, "SUARA_MAX_WORKERS", 10),
+        # one pool per process: the AMQP handlers' budget, the HTTP handlers', and the timers'
+        "max_workers": amqp_workers + http_workers + TIMER_WORKERS,
+        "PREFETCH": amqp_workers,
+        "HTTP_WORKERS": http_workers,
+        "HTTP_CONNECTIONS": _positive(env, "SUARA_HTTP_CONNECTIONS", 100),
+        "HTTP_READ_TIMEOUT_S": _positive(env, "SUARA_HTTP_READ_TIMEOUT_S", 10),
         "HEARTBEAT": 30,
         "LOGGING": None,
         "MONGO_URI": mongo_uri,

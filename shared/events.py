@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from shared import untrusted
+
 SPEC_VERSION = "1.0"
 SCHEMA_VERSION = 1
 CONTENT_TYPE = "application/cloudevents+json"
@@ -158,14 +160,12 @@ class InvalidEvent(InvalidMessage):
 
 
 def json_object(body: bytes | str) -> dict:
-    """The JSON object in a message body, or InvalidMessage."""
+    """The JSON object in a message body, within shared.untrusted's bounds, or InvalidMessage."""
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidMessage(f"body is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidMessage("body is not a JSON object")
-    return doc
+        return untrusted.json_object(body)
+    except untrusted.UntrustedInput as exc:
+        fields = f" {json.dumps(exc.fields, ensure_ascii=False)}" if exc.fields else ""
+        raise InvalidMessage(f"body {exc.message}{fields}") from None
 
 
 def now_iso() -> str:

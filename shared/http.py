@@ -15,9 +15,11 @@ from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
 from werkzeug.wrappers import Request, Response
 
+from shared import untrusted
+
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_BYTES = untrusted.MAX_BYTES
 
 
 class HttpError(Exception):
@@ -43,7 +45,7 @@ def error_response(exc: HttpError) -> Response:
 
 
 def read_json(request: Request) -> dict:
-    """The request's JSON object, or HttpError 400/413/415."""
+    """The request's JSON object within shared.untrusted's bounds, or HttpError 400/413/415."""
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise HttpError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
     if request.mimetype not in ("application/json", ""):
@@ -52,12 +54,11 @@ def read_json(request: Request) -> dict:
     if len(raw) > MAX_BODY_BYTES:
         raise HttpError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise HttpError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise HttpError(400, "invalid_json", "body must be a JSON object")
-    return body
+        return untrusted.json_object(raw)
+    except untrusted.UntrustedInput as exc:
+        if exc.fields:
+            raise HttpError(400, "validation", f"body {exc.message}", exc.fields) from None
+        raise HttpError(400, "invalid_json", f"body {exc.message}") from None
 
 
 def api(fn: Callable) -> Callable:
@@ -99,24 +100,27 @@ def api_client(request: Request, keys: dict[str, str]) -> str:
 
 
 def health(db: Database, amqp_uri: str) -> Response:
-    """200 when the database and the broker answer, 503 with the reasons otherwise."""
-    checks, problems = {}, []
+    """200 when the database and the broker answer, 503 naming the one that does not.
+
+    The body names the dependency only; what went wrong (hosts, ports, errors) goes to the log.
+    """
+    checks = {}
     try:
         with pymongo.timeout(2):  # answer quickly, whatever the client's selection timeout
             db.command("ping")
         checks["database"] = "ok"
     except Exception as exc:  # any failure is a reason to report, not to crash
         checks["database"] = "down"
-        problems.append(f"database: {type(exc).__name__}: {exc}"[:300])
+        log.warning("health: database: %s: %s", type(exc).__name__, exc)
     try:
         with Connection(amqp_uri, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         checks["broker"] = "ok"
     except Exception as exc:
         checks["broker"] = "down"
-        problems.append(f"broker: {type(exc).__name__}: {exc}"[:300])
-    status = 200 if not problems else 503
-    body = {"status": "ok" if not problems else "unavailable", "checks": checks}
-    if problems:
-        body["reasons"] = problems
-    return json_response(status, body)
+        log.warning("health: broker: %s: %s", type(exc).__name__, exc)
+    down = [name for name, state in checks.items() if state != "ok"]
+    body = {"status": "unavailable" if down else "ok", "checks": checks}
+    if down:
+        body["reasons"] = down
+    return json_response(503 if down else 200, body)

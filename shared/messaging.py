@@ -15,15 +15,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import eventlet
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher
 from nameko.containers import WorkerContext
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider, Entrypoint
-from nameko.messaging import HeaderDecoder, QueueConsumer
+from nameko.messaging import QueueConsumer
 from pymongo.errors import ConnectionFailure
 
-from shared import events, topology
+from shared import events, topology, untrusted
 from shared.events import InvalidMessage
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ REASON_HEADER = "x-suara-reason"
 # errors of the infrastructure, not of the message: retried without counting an attempt
 TRANSIENT_ERRORS = (ConnectionFailure, OperationalError, ConnectionError, TimeoutError)
 MAX_TRANSIENT_DELAY_S = 30.0
+REQUEUE_PAUSE_S = 2.0  # before a message that could not be moved anywhere is requeued
 
 
 def retry_delay_s(attempt: int, base_ms: int, cap_s: float = 60.0) -> float:
@@ -40,8 +42,49 @@ def retry_delay_s(attempt: int, base_ms: int, cap_s: float = 60.0) -> float:
     return min(cap_s, base_ms / 1000.0 * 2.0 ** min(max(0, attempt - 1), 64))
 
 
+def attempts_of(headers: dict) -> int:
+    """The attempts header as a count: anything but a non-negative integer counts as 0."""
+    raw = headers.get(ATTEMPTS_HEADER, 0)
+    if isinstance(raw, bool) or not isinstance(raw, int | str | bytes):
+        return 0
+    try:
+        return max(0, int(raw))
+    except ValueError:  # not a number, or too many digits
+        return 0
+
+
+def body_bytes(body, encoding: str | None) -> bytes:
+    """The message body as bytes, whatever py-amqp made of it (it decodes some bodies to str)."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, bytearray | memoryview):
+        return bytes(body)
+    text = body if isinstance(body, str) else str(body)
+    try:
+        return text.encode(encoding or "utf-8")
+    except (LookupError, UnicodeError, TypeError):
+        return text.encode("utf-8", "backslashreplace")
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as a reason for a header: its type and message, bounded."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # a message that cannot even be printed
+        text = type(exc).__name__
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:1000]
+
+
 class RawQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, handing entrypoints the raw message (no kombu decoding)."""
+    """nameko's queue consumer, handing entrypoints the raw message (no kombu decoding).
+
+    Its prefetch is the AMQP worker budget (``PREFETCH``), not the container's whole pool,
+    which HTTP requests share.
+    """
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("PREFETCH", self.container.max_workers))
 
     def get_consumers(self, consumer_cls, channel):
         for provider in self._providers:
@@ -53,14 +96,19 @@ class RawQueueConsumer(QueueConsumer):
         return self._consumers.values()
 
     def _on_message(self, provider, message):
-        self.handle_message(provider, message.body, message)
+        provider.handle_message(body_bytes(message.body, message.content_encoding), message)
 
     def setup(self):
         topology.declare(self.amqp_uri)
 
 
-class MessageHandler(Entrypoint, HeaderDecoder):
-    """Consumes one queue; the decorated method gets the decoded, validated message."""
+class MessageHandler(Entrypoint):
+    """Consumes one queue; the decorated method gets the decoded, validated message.
+
+    Nothing a message carries can raise out of here (that would kill the container): decoding,
+    headers and the handler all end in the handler's success, a retry or a dead letter. Headers
+    are not turned into nameko context (``nameko.*`` headers from outside are not trusted).
+    """
 
     queue_consumer = RawQueueConsumer()
 
@@ -88,18 +136,19 @@ class MessageHandler(Entrypoint, HeaderDecoder):
 
     def handle_message(self, body: bytes, message) -> None:
         try:
+            if len(body) > untrusted.MAX_BYTES:
+                raise InvalidMessage(f"body is larger than {untrusted.MAX_BYTES} bytes")
             payload = self.decode(body)
-        except ValueError as exc:
-            reason = f"invalid: {exc}"
-            self._settle(message, lambda: self._dead_letter(message, body, reason))
+        except Exception as exc:  # whatever a message makes a decoder raise, it is the message's
+            reason = f"invalid: {exc}" if isinstance(exc, InvalidMessage) else describe(exc)
+            self._settle(message, body, lambda: self._dead_letter(message, body, reason))
             return
-        context_data = self.unpack_message_headers(message)
         try:
             self.container.spawn_worker(
                 self,
                 (payload,),
                 {},
-                context_data=context_data,
+                context_data={},
                 handle_result=partial(self.handle_result, message, body),
             )
         except ContainerBeingKilled:
@@ -109,23 +158,39 @@ class MessageHandler(Entrypoint, HeaderDecoder):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
         else:
-            self._settle(message, lambda: self._after_failure(message, body, exc_info[1]))
+            self._settle(message, body, lambda: self._after_failure(message, body, exc_info[1]))
         return result, exc_info
 
-    def _settle(self, message, move: Callable[[], None]) -> None:
-        """Move the message (confirmed) and ack it; if it cannot be moved, requeue it."""
+    def _settle(self, message, body: bytes, move: Callable[[], None]) -> None:
+        """Move the message (confirmed) and ack it. If that fails, dead-letter it bare; if even
+        that fails (the broker), requeue it after a pause, so nothing spins."""
         try:
             move()
-        except Exception:
-            log.exception("could not move a message of %s; requeueing it", self.queue.name)
+        except Exception as exc:
+            log.exception("could not move a message of %s", self.queue.name)
+            try:
+                self._publish(
+                    body,
+                    topology.dead_queue_name(self.queue.name),
+                    {REASON_HEADER: f"could not be moved: {describe(exc)}"},
+                    {},
+                )
+            except Exception:
+                log.exception("could not dead-letter a message of %s; requeue", self.queue.name)
+                eventlet.spawn_after(REQUEUE_PAUSE_S, self._requeue, message)
+                return
+        self.queue_consumer.ack_message(message)
+
+    def _requeue(self, message) -> None:
+        try:
             self.queue_consumer.requeue_message(message)
-        else:
-            self.queue_consumer.ack_message(message)
+        except Exception:  # the channel is gone: the broker redelivers it anyway
+            log.warning("could not requeue a message of %s", self.queue.name)
 
     def _after_failure(self, message, body: bytes, exc: BaseException) -> None:
         headers = dict(message.headers or {})
-        attempts = int(headers.get(ATTEMPTS_HEADER, 0))
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        attempts = attempts_of(headers)
+        reason = describe(exc)
         if isinstance(exc, InvalidMessage):
             self._dead_letter(message, body, f"invalid: {exc}")
         elif isinstance(exc, TRANSIENT_ERRORS):
@@ -137,7 +202,7 @@ class MessageHandler(Entrypoint, HeaderDecoder):
                 message,
                 body,
                 topology.retry_queue_name(self.queue.name),
-                {**headers, REASON_HEADER: reason},
+                {**headers, ATTEMPTS_HEADER: attempts, REASON_HEADER: reason},
                 expiration=delay,
             )
         elif attempts + 1 >= self.max_attempts:
@@ -157,29 +222,45 @@ class MessageHandler(Entrypoint, HeaderDecoder):
             )
 
     def _dead_letter(self, message, body: bytes, reason: str) -> None:
-        log.error("%s: dead-lettering a message: %s", self.queue.name, reason)
+        log.error("%s: dead-lettering a message: %s", self.queue.name, reason[:300])
         headers = dict(message.headers or {})
+        info = message.delivery_info or {}
         headers.update(
             {
-                REASON_HEADER: reason,
+                REASON_HEADER: reason[:1000],
                 "x-suara-queue": self.queue.name,
                 "x-suara-dead-at": events.now_iso(),
-                "x-original-exchange": message.delivery_info.get("exchange", ""),
-                "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+                "x-original-exchange": info.get("exchange", ""),
+                "x-original-routing-key": info.get("routing_key", ""),
             }
         )
         self._republish(message, body, topology.dead_queue_name(self.queue.name), headers)
 
     def _republish(self, message, body: bytes, queue: str, headers: dict, expiration=None):
         props = message.properties or {}
+        self._publish(
+            body,
+            queue,
+            headers,
+            {
+                "content_type": message.content_type,
+                "content_encoding": message.content_encoding,
+                "message_id": props.get("message_id"),
+                "correlation_id": props.get("correlation_id"),
+            },
+            expiration=expiration,
+        )
+
+    def _publish(self, body: bytes, queue: str, headers: dict, props: dict, expiration=None):
+        """Publish the raw bytes to one of this queue's companions (the default exchange)."""
         self.publisher.publish(
             body,
             exchange="",
             routing_key=queue,
             headers=headers,
             expiration=expiration,
-            content_type=message.content_type or "application/octet-stream",
-            content_encoding=message.content_encoding or "binary",
+            content_type=props.get("content_type") or "application/octet-stream",
+            content_encoding=props.get("content_encoding") or "binary",
             message_id=props.get("message_id"),
             correlation_id=props.get("correlation_id"),
         )

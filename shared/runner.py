@@ -18,6 +18,8 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared import config  # noqa: E402
 
+EXIT_CONTAINER_DIED = 3
+
 SERVICE_CLASSES = {
     "intake": "services.intake.service:IntakeService",
     "categorization": "services.categorization.service:CategorizationService",
@@ -48,14 +50,33 @@ def main(argv=None) -> int:
 
     def on_signal(signum, frame):
         if not stopping.ready():
-            stopping.send(signum)
+            stopping.send(("signal", signum))
+
+    def watch_container():
+        # a killed container leaves the process alive but serving nothing: end it, so that
+        # make run, docker compose or Kubernetes start a new one
+        try:
+            runner.wait()
+        except BaseException as exc:  # whatever killed it
+            if not stopping.ready():
+                stopping.send(("died", exc))
+        else:
+            if not stopping.ready():
+                stopping.send(("died", None))
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     runner.start()
-    logging.getLogger("suara").info("%s started (http %s)", args.service, cfg["WEB_SERVER_ADDRESS"])
-    stopping.wait()
-    logging.getLogger("suara").info("%s stopping", args.service)
+    log = logging.getLogger("suara")
+    log.info("%s started (http %s)", args.service, cfg["WEB_SERVER_ADDRESS"])
+    eventlet.spawn(watch_container)
+    why, detail = stopping.wait()
+    if why == "died":
+        log.critical("%s: the service container died (%r); exiting", args.service, detail)
+        with eventlet.Timeout(10, False):
+            runner.kill()
+        return EXIT_CONTAINER_DIED
+    log.info("%s stopping", args.service)
     with eventlet.Timeout(20, False):
         runner.stop()
         return 0

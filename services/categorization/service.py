@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from nameko.web.handlers import http
 
 from services.categorization import assignment, schemas, store, taxonomy, triage
 from services.categorization.dependencies import ActiveModel
@@ -12,6 +11,7 @@ from shared import outbox
 from shared.http import HttpError, api, api_client, health, json_response, read_json
 from shared.messaging import EventPublisher, event_handler
 from shared.mongo import MongoDatabase
+from shared.webserver import http
 
 
 class CategorizationService:
@@ -78,7 +78,7 @@ class CategorizationService:
         category = schemas.CategoryCorrection().load(read_json(request))["category"]
         current = store.get(self.db, feedback_id)
         if current is None:
-            raise HttpError(404, "not_found", f"no categorized feedback {feedback_id!r}")
+            raise HttpError(404, "not_found", "no categorized feedback with this id")
         update = assignment.correction(
             current, category, self._departments()[category], client=client
         )

@@ -6,13 +6,13 @@ import re
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from nameko.web.handlers import http
 
 from services.intake import feedback, schemas, store, submissions
 from shared import outbox
 from shared.http import HttpError, api, health, json_response, read_json
 from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
+from shared.webserver import http
 
 
 class IntakeService:
@@ -57,7 +57,7 @@ class IntakeService:
         if re.fullmatch(schemas.FEEDBACK_ID, feedback_id):
             record = store.get(self.db, feedback_id)
         if record is None:
-            raise HttpError(404, "not_found", f"no feedback {feedback_id!r}")
+            raise HttpError(404, "not_found", "no feedback with this id")
         return json_response(200, feedback.public_view(record))
 
     @http("GET", "/health")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from nameko.dependency_providers import Config
-from nameko.web.handlers import http
 
 from services.notification import deliveries, store
 from shared.http import HttpError, api, api_client, health, json_response
 from shared.messaging import event_handler
 from shared.mongo import MongoDatabase
+from shared.webserver import http
 
 FEEDBACK_ID = re.compile(r"^SU-[0-9A-Z]{10}$")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
-from nameko.web.handlers import http
 
 from services.reporting import projections, store
 from shared.http import api, health, json_response
 from shared.messaging import event_handler
 from shared.mongo import MongoDatabase
+from shared.webserver import http
 
 
 class ReportingService:

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from kombu import Connection, Producer
 
 from shared import events, topology
@@ -21,14 +22,21 @@ def urgent_event(feedback_id: str) -> dict:
     )
 
 
-def publish(amqp_uri: str, body: bytes, content_type=events.CONTENT_TYPE) -> None:
+def publish(
+    amqp_uri: str,
+    body: bytes,
+    content_type=events.CONTENT_TYPE,
+    content_encoding="utf-8",
+    headers: dict | None = None,
+) -> None:
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.channel()).publish(
             body,
             exchange="categorization.events",
             routing_key="feedback.urgent",
             content_type=content_type,
-            content_encoding="utf-8",
+            content_encoding=content_encoding,
+            headers=headers,
             delivery_mode=2,
         )
 
@@ -46,6 +54,7 @@ def drain(amqp_uri: str, queue: str) -> list:
 class Handled:
     seen: list = []
     fail_for: set = set()
+    recurse_for: set = set()
 
 
 class FlakyService:
@@ -56,6 +65,8 @@ class FlakyService:
         Handled.seen.append(event.data["feedback_id"])
         if event.data["feedback_id"] in Handled.fail_for:
             raise RuntimeError("cannot handle this one")
+        if event.data["feedback_id"] in Handled.recurse_for:
+            raise RecursionError("maximum recursion depth exceeded")
 
 
 def test_failing_handler_is_retried_then_dead_lettered_and_the_next_goes_through(
@@ -101,3 +112,77 @@ def test_event_breaking_its_contract_is_dead_lettered_with_the_reason(
     assert len(dead) == 1
     assert "category" in dead[0][0]["x-suara-reason"]
     assert Handled.seen == ["SU-Y000000000"]
+
+
+@pytest.fixture
+def flaky(container_factory, service_config, amqp_uri, purge):
+    """A running FlakyService (3 attempts) on a purged queue."""
+    purge(QUEUE, topology.retry_queue_name(QUEUE), topology.dead_queue_name(QUEUE))
+    Handled.seen, Handled.fail_for, Handled.recurse_for = [], set(), set()
+    container = container_factory(FlakyService, service_config("reporting", MAX_ATTEMPTS=3))
+    container.start()
+    return container
+
+
+def dead_reasons(amqp_uri: str, count: int) -> list[str]:
+    """Wait for ``count`` dead letters on QUEUE's dead-letter queue; their reasons."""
+    got: list = []
+    wait_for(
+        lambda: got.extend(drain(amqp_uri, topology.dead_queue_name(QUEUE))) or len(got) >= count,
+        timeout=15,
+        message=f"{count} dead letters",
+    )
+    return [h["x-suara-reason"] for h, _ in got]
+
+
+def test_poison_messages_are_dead_lettered_once_and_the_consumer_lives_on(flaky, amqp_uri):
+    """Issue 7: each of these killed the container or looped for ever on main."""
+    deep = b'{"specversion":"1.0","data":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    publish(amqp_uri, deep)  # RecursionError in json.loads
+    publish(amqp_uri, b"")  # an empty body (reached the republish as a str)
+    publish(amqp_uri, b"")
+    publish(amqp_uri, b'{"a": "\\ud800"}')  # a lone surrogate (JSON escape)
+    publish(amqp_uri, b"\xff\xfe", content_encoding="x-no-such-codec")
+    publish(amqp_uri, b"x" * 300_000)
+    # the framework's own header, from outside: ignored, never trusted
+    publish(
+        amqp_uri,
+        events.encode(urgent_event("SU-HDR0000000")),
+        headers={"nameko.call_id_stack": 5, "nameko.correlation_id": {"x": 1}},
+    )
+    publish(amqp_uri, events.encode(urgent_event("SU-GOOD000000")))
+
+    wait_for(lambda: "SU-GOOD000000" in Handled.seen, timeout=15)
+    reasons = dead_reasons(amqp_uri, 6)
+    assert len(reasons) == 6, reasons
+    assert any("nested deeper than 32" in r for r in reasons), reasons
+    assert sum("body is not JSON" in r for r in reasons) >= 3, reasons  # two empty, one 0xff
+    assert any("lone surrogate" in r for r in reasons), reasons
+    assert any("larger than" in r for r in reasons), reasons
+    assert Handled.seen == ["SU-HDR0000000", "SU-GOOD000000"]
+    assert flaky._died.ready() is False
+    assert drain(amqp_uri, QUEUE) == [] and drain(amqp_uri, topology.retry_queue_name(QUEUE)) == []
+
+
+@pytest.mark.parametrize("attempts", ["abc", -7, "", "9" * 5000, 1.5])
+def test_a_failing_message_with_an_odd_attempts_header_is_still_bounded(flaky, amqp_uri, attempts):
+    Handled.fail_for = {"SU-BAD0000000"}
+    publish(
+        amqp_uri,
+        events.encode(urgent_event("SU-BAD0000000")),
+        headers={"x-suara-attempts": attempts},
+    )
+    reasons = dead_reasons(amqp_uri, 1)
+    assert reasons[0].startswith("failed 3 times"), reasons
+    assert Handled.seen.count("SU-BAD0000000") == 3
+    assert flaky._died.ready() is False
+
+
+def test_a_handler_raising_recursion_error_is_retried_then_dead_lettered(flaky, amqp_uri):
+    Handled.recurse_for = {"SU-REC0000000"}
+    publish(amqp_uri, events.encode(urgent_event("SU-REC0000000")))
+    publish(amqp_uri, events.encode(urgent_event("SU-GOOD000000")))
+    reasons = dead_reasons(amqp_uri, 1)
+    assert reasons[0].startswith("failed 3 times; last: RecursionError"), reasons
+    assert "SU-GOOD000000" in Handled.seen
+    assert flaky._died.ready() is False

@@ -18,7 +18,7 @@ def test_defaults_of_each_service(service, port):
     assert cfg["MONGO_URI"] == "mongodb://127.0.0.1:27017/"
     assert cfg["AMQP_URI"] == "amqp://guest:guest@127.0.0.1:5672/"
     assert cfg["API_KEYS"] == {}
-    assert cfg["max_workers"] == 10
+    assert (cfg["PREFETCH"], cfg["HTTP_WORKERS"], cfg["max_workers"]) == (10, 10, 22)
     assert cfg["MAX_ATTEMPTS"] == 5
     assert cfg["RETRY_DELAY_MS"] == 500
     assert cfg["OUTBOX_SWEEP_S"] == 2
@@ -56,7 +56,7 @@ def test_shared_settings_override_the_defaults():
     assert cfg["AMQP_URI"] == "amqp://u:p@mq:5672/v"
     assert cfg["MONGO_URI"] == "mongodb://db:27017/"
     assert cfg["WEB_SERVER_ADDRESS"] == "0.0.0.0:8003"
-    assert (cfg["max_workers"], cfg["MAX_ATTEMPTS"], cfg["RETRY_DELAY_MS"]) == (4, 3, 50)
+    assert (cfg["PREFETCH"], cfg["MAX_ATTEMPTS"], cfg["RETRY_DELAY_MS"]) == (4, 3, 50)
     assert cfg["OUTBOX_SWEEP_S"] == 7
     assert cfg["REVIEW_THRESHOLD"] == pytest.approx(0.7)
     assert cfg["LOG_LEVEL"] == "DEBUG"
