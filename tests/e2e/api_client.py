@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
 
 import pika
@@ -71,7 +72,9 @@ class SuaraClient:
     def connection(self) -> pika.BlockingConnection:
         return pika.BlockingConnection(pika.URLParameters(self.platform.amqp_uri))
 
-    def send_command(self, body: dict | bytes, routing_key: str = "feedback.submit") -> None:
+    def send_command(
+        self, body: dict | bytes, routing_key: str = "feedback.submit", headers: dict | None = None
+    ) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         conn = self.connection()
         try:
@@ -81,7 +84,9 @@ class SuaraClient:
                 "suara.intake",
                 routing_key,
                 raw,
-                pika.BasicProperties(content_type="application/json", delivery_mode=2),
+                pika.BasicProperties(
+                    content_type="application/json", delivery_mode=2, headers=headers
+                ),
                 mandatory=True,
             )
         finally:
@@ -100,3 +105,46 @@ class SuaraClient:
                 channel.basic_ack(method.delivery_tag)
         finally:
             conn.close()
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def raw_http(url: str, request: bytes, timeout: float = 10) -> RawResponse:
+    """Send ``request`` as it is on a new connection to ``url``'s host; the response.
+
+    For what a well-behaved client (requests) cannot send: bare CRs, broken request lines,
+    chunked bodies, stalls.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        return read_response(sock)
+
+
+def read_response(sock: socket.socket) -> RawResponse:
+    """One HTTP response from ``sock`` (Content-Length framed, or up to the close)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+    length = int(headers.get("content-length", -1))
+    while length < 0 or len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return RawResponse(status, headers, body[:length] if length >= 0 else body)

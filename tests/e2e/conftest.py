@@ -22,6 +22,8 @@ from tests.conftest import AMQP_URI, MONGO_URI
 from tests.e2e.api_client import API_KEY, Platform, SuaraClient
 
 ROOT = Path(__file__).resolve().parents[2]
+READ_TIMEOUT_S = 5
+MAX_CONNECTIONS = 80
 E2E_PORTS = {"intake": 18001, "categorization": 18002, "notification": 18003, "reporting": 18004}
 
 
@@ -56,6 +58,9 @@ class NativePlatform:
             "SUARA_API_KEYS": f"e2e:{API_KEY}",
             "SUARA_RETRY_DELAY_MS": "100",
             "SUARA_OUTBOX_SWEEP_S": "1",
+            # short, so the slow-client tests finish quickly
+            "SUARA_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
+            "SUARA_HTTP_CONNECTIONS": str(MAX_CONNECTIONS),
         }
         for service in SERVICES:
             self.env[f"SUARA_{service.upper()}_PORT"] = str(E2E_PORTS[service])
