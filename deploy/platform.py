@@ -1,7 +1,9 @@
 """Runs the four Suara services as separate processes, in the foreground (``make run``).
 
 Each service is ``python -m shared.runner <service>``, one process each, as in production; the
-e2e tests start them the same way through ``ServiceProcess``. Ctrl-C or SIGTERM stops them all.
+e2e tests start them the same way through ``ServiceProcess``. A process that exits is started
+again (with a growing pause), as docker compose and Kubernetes do. Ctrl-C or SIGTERM stops them
+all.
 
     python deploy/platform.py [--with-servers] [service ...]
 
@@ -112,6 +114,34 @@ def start_servers() -> bool:
     return True
 
 
+RESTART_BACKOFF_S = (1, 2, 5, 10, 30)  # a service that keeps dying is restarted ever more slowly
+
+
+def supervise(procs: list[ServiceProcess], stopping) -> None:
+    """Restart every service process that exits (a crash, or a container that died and made
+    its process exit non-zero), with a growing pause, until ``stopping()`` is true."""
+    restarts = {p.name: 0 for p in procs}
+    due: dict[str, float] = {}
+    while not stopping():
+        for i, p in enumerate(procs):
+            if p.alive():
+                continue
+            now = time.monotonic()
+            if p.name not in due:
+                pause = RESTART_BACKOFF_S[min(restarts[p.name], len(RESTART_BACKOFF_S) - 1)]
+                code = p.proc.returncode if p.proc else None
+                print(
+                    f"{p.name} exited ({code}); restarting in {pause} s (log: {p.log_path})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                due[p.name] = now + pause
+            elif now >= due.pop(p.name):
+                restarts[p.name] += 1
+                procs[i] = ServiceProcess(p.service, p.env, p.log_path.parent, p.name).start()
+        time.sleep(0.5)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
@@ -141,12 +171,7 @@ def main(argv=None) -> int:
         for p in procs:
             print(f"  {p.service:<15} http://127.0.0.1:{p.port}   (log: {p.log_path})", flush=True)
         print("Ctrl-C stops it.", flush=True)
-        while not stopping:
-            dead = [p for p in procs if not p.alive()]
-            if dead:
-                print(f"{dead[0].name} exited; see {dead[0].log_path}", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+        supervise(procs, lambda: stopping)
         return 0
     except (RuntimeError, TimeoutError) as exc:
         print(f"could not start Suara: {exc}", file=sys.stderr)

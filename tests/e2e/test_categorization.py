@@ -55,7 +55,9 @@ def test_staff_work_needs_an_api_key(client):
     assert r.status_code == 401
 
 
-def test_correction_reaches_intake_and_teaches_the_model_after_suara_train(client, native):
+def test_correction_reaches_intake_and_teaches_the_model_after_suara_train(
+    client, native, tmp_path
+):
     phrase = "zorblax gedhe banget neng gang mburi omah"
     ids = [client.submit(f"{phrase} nomer {i}").json()["id"] for i in range(3)]
     for feedback_id in ids:
@@ -110,7 +112,7 @@ def test_correction_reaches_intake_and_teaches_the_model_after_suara_train(clien
             "--mongo-uri",
             MONGO_URI,
             "--output",
-            str(native.tmp / "retrained.joblib"),
+            str(tmp_path / "retrained.joblib"),
         ],
         env=env,
         capture_output=True,

@@ -5,7 +5,7 @@ import uuid
 
 import requests
 
-from deploy.platform import ServiceProcess
+from deploy.platform import ServiceProcess, supervise
 from tests.helpers import wait_for
 
 TEXTS = [
@@ -93,3 +93,27 @@ def test_health_is_503_naming_the_database_when_it_is_down(native):
         assert "127.0.0.1" not in r.text and "Error" not in r.text
     finally:
         proc.stop()
+
+
+def test_make_run_restarts_a_service_whose_process_dies(native):
+    """deploy/platform.py's supervisor starts a process again after it exits (a SIGKILL here;
+    a container that died makes the runner exit non-zero, with the same effect)."""
+    env = {
+        **native.env,
+        "SUARA_REPORTING_PORT": "18024",
+        "SUARA_AMQP_URI": native.env["SUARA_AMQP_URI"].rsplit("/", 1)[0] + "/suara-test-isolated",
+    }
+    procs = [ServiceProcess("reporting", env, name="e2e-reporting-supervised").start()]
+    procs[0].wait_healthy()
+    first = procs[0].proc.pid
+    stop = threading.Event()
+    supervisor = threading.Thread(target=supervise, args=(procs, stop.is_set))
+    supervisor.start()
+    try:
+        procs[0].kill()
+        wait_for(lambda: procs[0].proc.pid != first and procs[0].alive(), timeout=20)
+        procs[0].wait_healthy()
+    finally:
+        stop.set()
+        supervisor.join(10)
+        procs[0].stop()

@@ -1,0 +1,142 @@
+"""The platform as separate processes, started natively: the e2e suite, `make fuzz` and
+`make chaos` all use this one kit (process control, purging, isolated databases)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from kombu import Connection
+
+from deploy.platform import SERVICES, ServiceProcess
+from shared import topology
+from shared.mongo import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVERS_SCRIPT = ROOT / "deploy" / "local-servers.sh"
+
+
+def purge_topology(amqp_uri: str) -> None:
+    """Declare Suara's whole topology and empty every queue of it."""
+    topology.declare(amqp_uri, force=True)
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for entity in topology.entities():
+            if hasattr(entity, "queue_arguments"):
+                channel.queue_purge(entity.name)
+
+
+def queue_depths(amqp_uri: str) -> dict[str, int]:
+    """Ready messages in every queue of Suara's topology."""
+    depths = {}
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for entity in topology.entities():
+            if hasattr(entity, "queue_arguments"):
+                depths[entity.name] = channel.queue_declare(entity.name, passive=True).message_count
+    return depths
+
+
+class NativePlatform:
+    """The four services as processes (``python -m shared.runner``), each with its own database
+    named after ``run_id``; ``replicas`` runs more than one process of a service."""
+
+    def __init__(
+        self,
+        run_id: str,
+        amqp_uri: str,
+        mongo_uri: str,
+        ports: dict[str, int],
+        env: dict[str, str] | None = None,
+        replicas: dict[str, int] | None = None,
+        prefix: str = "e2e",
+    ):
+        self.run_id = run_id
+        self.amqp_uri = amqp_uri
+        self.mongo_uri = mongo_uri
+        self.ports = ports
+        self.prefix = prefix
+        self.env = {"SUARA_AMQP_URI": amqp_uri, "SUARA_MONGO_URI": mongo_uri, **(env or {})}
+        for service in SERVICES:
+            self.env[f"SUARA_{service.upper()}_PORT"] = str(ports[service])
+            self.env[f"SUARA_{service.upper()}_DB"] = self.db_name(service)
+        self.replicas = {s: (replicas or {}).get(s, 1) for s in SERVICES}
+        self.procs: dict[str, ServiceProcess] = {}
+        for service in SERVICES:
+            for n in range(self.replicas[service]):
+                self.procs[self.replica_name(service, n)] = self.process(service, n)
+
+    @staticmethod
+    def replica_name(service: str, n: int) -> str:
+        return service if n == 0 else f"{service}-{n + 1}"
+
+    def db_name(self, service: str) -> str:
+        return f"{self.prefix}_{self.run_id}_{service}"
+
+    def process(self, service: str, replica: int = 0, **env) -> ServiceProcess:
+        # replica n listens on the service's port + 100 * n
+        port = {f"SUARA_{service.upper()}_PORT": str(self.ports[service] + 100 * replica)}
+        name = self.replica_name(service, replica)
+        return ServiceProcess(service, {**self.env, **port, **env}, name=f"{self.prefix}-{name}")
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self) -> None:
+        purge_topology(self.amqp_uri)
+        for proc in self.procs.values():
+            proc.start()
+        for proc in self.procs.values():
+            proc.wait_healthy()
+
+    def restart(self, name: str) -> None:
+        """Start process ``name`` (a service, or a replica such as ``intake-2``) again."""
+        service, _, n = name.partition("-")
+        self.procs[name] = self.process(service, int(n) - 1 if n else 0).start()
+        self.procs[name].wait_healthy()
+
+    def stop(self, drop_databases: bool = True) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+        if drop_databases:
+            client = connect(self.mongo_uri)
+            for service in SERVICES:
+                client.drop_database(self.db_name(service))
+            client.close()
+
+
+class LocalServers:
+    """A second RabbitMQ and FerretDB of deploy/local-servers.sh, on ports of their own and
+    with data under ``var_dir``: restarting them disturbs nothing else."""
+
+    def __init__(self, var_dir: Path, amqp_port: int, mongo_port: int):
+        self.amqp_port, self.mongo_port = amqp_port, mongo_port
+        self.env = {
+            **os.environ,
+            "SUARA_VAR": str(var_dir),
+            "SUARA_AMQP_PORT": str(amqp_port),
+            "SUARA_MONGO_PORT": str(mongo_port),
+            # the FerretDB binary that the default instance built
+            "SUARA_FERRETDB_BIN": os.environ.get(
+                "SUARA_FERRETDB_BIN", str(ROOT / "var" / "bin" / "ferretdb-v1.24.2-idx")
+            ),
+        }
+
+    @property
+    def amqp_uri(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/"
+
+    @property
+    def mongo_uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.mongo_port}/"
+
+    def run(self, command: str, timeout: float = 300) -> None:
+        subprocess.run([str(SERVERS_SCRIPT), command], env=self.env, check=True, timeout=timeout)
+
+    def start(self) -> LocalServers:
+        self.run("start")
+        return self
+
+    def stop(self) -> None:
+        self.run("stop")
