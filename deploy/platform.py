@@ -136,7 +136,8 @@ def supervise(procs: list[ServiceProcess], stopping) -> None:
                     flush=True,
                 )
                 due[p.name] = now + pause
-            elif now >= due.pop(p.name):
+            elif now >= due[p.name]:
+                del due[p.name]
                 restarts[p.name] += 1
                 procs[i] = ServiceProcess(p.service, p.env, p.log_path.parent, p.name).start()
         time.sleep(0.5)
