@@ -8,7 +8,7 @@ MODEL := services/categorization/model/default.joblib
 SERVERS := deploy/local-servers.sh
 
 .PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
-        bench up down clean
+        bench fuzz chaos up down clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed (PY=$(PY) not found)"; exit 1; }
@@ -60,6 +60,12 @@ format: $(STAMP)
 bench: install servers ## classifier throughput; Suara end to end vs the broker (var/bench/latest.json)
 	$(BIN)/python bench/classify_bench.py
 	$(BIN)/python bench/e2e_bench.py
+
+fuzz: install servers ## 10,000 property- and grammar-based inputs at every boundary (tests/fuzz)
+	$(BIN)/python -m tests.fuzz
+
+chaos: install servers ## 1,000 feedback while services are killed and servers restarted (tests/chaos)
+	$(BIN)/python -m tests.chaos
 
 up: ## the platform in Docker (needs a Docker engine)
 	docker compose up --build -d

@@ -149,7 +149,7 @@ ensure_vhosts() {
     # the test suite runs in its own vhost, so it never takes a running platform's messages
     rabbit_env
     local vhost
-    for vhost in suara-test suara-test-isolated suara-bench; do
+    for vhost in suara-test suara-test-isolated suara-bench suara-fuzz suara-chaos; do
         rabbitmqctl -q add_vhost "$vhost" >/dev/null 2>&1 || true
         rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null 2>&1 || true
     done

@@ -1,0 +1,67 @@
+"""`make fuzz`: start the platform natively (its own vhost and databases), run the campaign of
+tests/fuzz/campaign.py, print its figures; exit 1 on any 5xx, hang or stuck message.
+
+    python -m tests.fuzz [--examples 10000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+
+from deploy.platform import start_servers
+from tests.fuzz import campaign
+from tests.support.platform import NativePlatform
+
+PORTS = {"intake": 19001, "categorization": 19002, "notification": 19003, "reporting": 19004}
+READ_TIMEOUT_S = 5
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--examples", type=int, default=10_000, help="generated inputs")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--amqp-uri", default="amqp://guest:guest@127.0.0.1:5672/suara-fuzz")
+    parser.add_argument("--mongo-uri", default="mongodb://127.0.0.1:27017/")
+    args = parser.parse_args(argv)
+    started_servers = start_servers()
+    run_id = uuid.uuid4().hex[:8]
+    platform = NativePlatform(
+        run_id,
+        args.amqp_uri,
+        args.mongo_uri,
+        PORTS,
+        {
+            "SUARA_API_KEYS": "fuzz:fuzz-secret",
+            "SUARA_RETRY_DELAY_MS": "100",
+            "SUARA_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
+            "SUARA_LOG_LEVEL": "WARNING",
+        },
+        prefix="fuzz",
+    )
+    began = time.monotonic()
+    try:
+        platform.start()
+        urls = {s: platform.url(s) for s in PORTS}
+        tally = campaign.run(urls, args.amqp_uri, args.examples, args.seed, READ_TIMEOUT_S)
+    finally:
+        platform.stop()
+        if started_servers:
+            import subprocess
+
+            from deploy.platform import SERVERS_SCRIPT
+
+            subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
+    print(f"make fuzz: seed {args.seed}, {time.monotonic() - began:.0f} s")
+    print(tally.report())
+    problems = tally.problems()
+    for problem in problems:
+        print("FAIL:", problem)
+    print("fuzz: FAILED" if problems else "fuzz: passed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
