@@ -10,7 +10,6 @@ import json
 
 MAX_BYTES = 256 * 1024  # an HTTP body or an AMQP message
 MAX_DEPTH = 32  # nesting of JSON objects and arrays
-MAX_HEADER_VALUE = 8 * 1024
 
 
 class UntrustedInput(ValueError):
@@ -82,12 +81,3 @@ def json_object(raw: bytes | str, *, max_bytes: int = MAX_BYTES, max_depth: int 
     if problems:
         raise UntrustedInput("has values out of bounds", problems)
     return doc
-
-
-def header_problem(value: str) -> str | None:
-    """Why a header value is refused (control characters, CR/LF, too long), or None."""
-    if len(value) > MAX_HEADER_VALUE:
-        return f"longer than {MAX_HEADER_VALUE} characters"
-    if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in value):
-        return "contains a control character (CR, LF, NUL, ...)"
-    return None

@@ -97,10 +97,15 @@ class Protocol(HttpOnlyProtocol):
             return False
         finally:
             deadline.cancel()
-        if ok and checked.bad:
-            self.send_json_error(400, "a header line contains a control character or is folded")
+        if not ok:
             return False
-        return ok
+        problem = framing_problem(self.headers)
+        if checked.bad:
+            problem = "a header line contains a control character or is folded"
+        if problem:  # eventlet would answer these itself, in plain text
+            self.send_json_error(400, problem)
+            return False
+        return True
 
     def send_error(self, code, message=None, explain=None):
         """The stdlib's HTML error page, as Suara's JSON error; its message may quote the
@@ -118,6 +123,17 @@ class Protocol(HttpOnlyProtocol):
             self.wfile.flush()
         except OSError:
             pass
+
+
+def framing_problem(headers) -> str | None:
+    """Why the body's framing is refused (RFC 9112 6.3), or None."""
+    lengths = headers.get_all("content-length") or []
+    if lengths:
+        if len(set(lengths)) > 1 or not all(v.strip().isdigit() for v in lengths):
+            return "Content-Length must be one non-negative integer"
+        if headers.get("transfer-encoding") is not None:
+            return "Content-Length and Transfer-Encoding are not allowed together"
+    return None
 
 
 class App(WsgiApp):

@@ -4,6 +4,26 @@ import time
 from collections.abc import Callable
 
 
+def poll_until(
+    condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05
+) -> object:
+    """The first truthy result of ``condition`` within ``timeout`` seconds, else None.
+
+    For tools that report what did not happen (fuzz, chaos) instead of failing at once; an
+    exception from ``condition`` counts as not yet (the system may be coming back)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = condition()
+            if result:
+                return result
+        except Exception:  # noqa: S110 - not ready yet
+            pass
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
 def wait_for(
     condition: Callable[[], object],
     timeout: float = 10.0,

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from shared.webserver import HttpEntrypoint
+from tests.helpers import poll_until
 
 HANG_S = 15.0
 # 501 Not Implemented (a transfer coding other than chunked) and 505 HTTP Version Not Supported
@@ -577,6 +578,20 @@ RAW_CASES = {
         {405},
         b"method_not_allowed",
     ),
+    "Content-Length with Transfer-Encoding answers JSON": (
+        "intake",
+        b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+        {400},
+        b"Transfer-Encoding",
+    ),
+    "a negative Content-Length answers JSON": (
+        "intake",
+        b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n"
+        b"Connection: close\r\n\r\n",
+        {400},
+        b"Content-Length",
+    ),
     "malformed request line answers JSON": ("notification", b"GARBAGE\r\n\r\n", {400}, b"error"),
     "bad HTTP version answers JSON": ("notification", b"GET / HTTP/9.9\r\n\r\n", {505}, b"error"),
     "404 does not echo a long id": (
@@ -699,18 +714,12 @@ def _check_amqp(tally: Tally, urls: dict[str, str], amqp_uri: str, source: str) 
     conn.close()
     tally.inputs["named"] += len(cases) + 1
     dead: list[dict] = []
-    deadline = time.monotonic() + 30
-    while len(dead) < len(cases) and time.monotonic() < deadline:
-        dead += _drain(amqp_uri, dead_queue)
-        time.sleep(0.2)
+    poll_until(lambda: dead.extend(_drain(amqp_uri, dead_queue)) or len(dead) >= len(cases), 30)
     reasons = [str(h.get("x-suara-reason", "")) for h in dead]
     tally.dead_lettered[dead_queue] = tally.dead_lettered.get(dead_queue, 0) + len(dead)
     for name, _, _, needle in cases:
         tally.named[name] = "ok" if any(needle in r for r in reasons) else f"dead: {reasons}"
-    stored = False
-    while not stored and time.monotonic() < deadline + 30:
-        stored = requests.get(summary, timeout=5).json()["total"] >= before + 1
-        time.sleep(0.2)
+    stored = poll_until(lambda: requests.get(summary, timeout=5).json()["total"] >= before + 1, 30)
     tally.named["AMQP nameko.call_id_stack: 5 from outside is ignored"] = (
         "ok" if stored else "the command was not stored"
     )
@@ -731,14 +740,14 @@ def quiesce(tally: Tally, urls: dict[str, str], amqp_uri: str, timeout_s: float 
     after ``timeout_s`` is stuck. Then every service must still be healthy."""
     from tests.support.platform import queue_depths
 
-    deadline = time.monotonic() + timeout_s
-    while True:
-        depths = queue_depths(amqp_uri)
-        left = {q: n for q, n in depths.items() if n and not q.endswith(".dead")}
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    tally.stuck = left
+    def drained() -> bool:
+        depths.clear()
+        depths.update(queue_depths(amqp_uri))
+        return not any(n for q, n in depths.items() if not q.endswith(".dead"))
+
+    depths: dict[str, int] = {}
+    poll_until(drained, timeout_s, interval=0.5)
+    tally.stuck = {q: n for q, n in depths.items() if n and not q.endswith(".dead")}
     for q, n in depths.items():
         if q.endswith(".dead") and n:
             tally.dead_lettered[q] = tally.dead_lettered.get(q, 0) + n
