@@ -43,9 +43,16 @@ def main(argv=None) -> int:
         format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    runner = ServiceRunner(cfg)
-    runner.add_service(service_class(args.service))
+    return serve(cfg, service_class(args.service))
 
+
+def serve(cfg: dict, cls) -> int:
+    """Run the service ``cls`` until SIGTERM or SIGINT (exit status 0), or until its container
+    dies (``EXIT_CONTAINER_DIED``): a killed container leaves the process alive but serving
+    nothing, so the process ends and make run, docker compose or Kubernetes start a new one."""
+    name = cls.name
+    runner = ServiceRunner(cfg)
+    runner.add_service(cls)
     stopping = eventlet.event.Event()
 
     def on_signal(signum, frame):
@@ -53,30 +60,28 @@ def main(argv=None) -> int:
             stopping.send(("signal", signum))
 
     def watch_container():
-        # a killed container leaves the process alive but serving nothing: end it, so that
-        # make run, docker compose or Kubernetes start a new one
         try:
             runner.wait()
         except BaseException as exc:  # whatever killed it
-            if not stopping.ready():
-                stopping.send(("died", exc))
+            detail = exc
         else:
-            if not stopping.ready():
-                stopping.send(("died", None))
+            detail = None
+        if not stopping.ready():
+            stopping.send(("died", detail))
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     runner.start()
     log = logging.getLogger("suara")
-    log.info("%s started (http %s)", args.service, cfg["WEB_SERVER_ADDRESS"])
+    log.info("%s started (http %s)", name, cfg["WEB_SERVER_ADDRESS"])
     eventlet.spawn(watch_container)
     why, detail = stopping.wait()
     if why == "died":
-        log.critical("%s: the service container died (%r); exiting", args.service, detail)
+        log.critical("%s: the service container died (%r); exiting", name, detail)
         with eventlet.Timeout(10, False):
             runner.kill()
         return EXIT_CONTAINER_DIED
-    log.info("%s stopping", args.service)
+    log.info("%s stopping", name)
     with eventlet.Timeout(20, False):
         runner.stop()
         return 0
