@@ -152,11 +152,11 @@ class MessageHandler(Entrypoint):
                 handle_result=partial(self.handle_result, message, body),
             )
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            self._requeue(message)
 
     def handle_result(self, message, body, worker_ctx: WorkerContext, result=None, exc_info=None):
         if exc_info is None:
-            self.queue_consumer.ack_message(message)
+            self._ack(message)
         else:
             self._settle(message, body, lambda: self._after_failure(message, body, exc_info[1]))
         return result, exc_info
@@ -179,13 +179,25 @@ class MessageHandler(Entrypoint):
                 log.exception("could not dead-letter a message of %s; requeue", self.queue.name)
                 eventlet.spawn_after(REQUEUE_PAUSE_S, self._requeue, message)
                 return
-        self.queue_consumer.ack_message(message)
+        self._ack(message)
+
+    def _ack(self, message) -> None:
+        # on a connection lost (a broker restart) the ack fails; raising here would kill the
+        # container, and the broker redelivers an unacknowledged message anyway
+        try:
+            self.queue_consumer.ack_message(message)
+        except Exception as exc:
+            log.warning(
+                "%s: could not acknowledge (%s); it will be redelivered",
+                self.queue.name,
+                describe(exc),
+            )
 
     def _requeue(self, message) -> None:
         try:
             self.queue_consumer.requeue_message(message)
-        except Exception:  # the channel is gone: the broker redelivers it anyway
-            log.warning("could not requeue a message of %s", self.queue.name)
+        except Exception as exc:  # the channel is gone: the broker redelivers it anyway
+            log.warning("%s: could not requeue (%s)", self.queue.name, describe(exc))
 
     def _after_failure(self, message, body: bytes, exc: BaseException) -> None:
         headers = dict(message.headers or {})

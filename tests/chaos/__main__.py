@@ -47,19 +47,24 @@ def main(argv=None) -> int:
     )
 
     def kill(name: str):
-        def fault():
-            platform.procs[name].kill()
-            platform.restart(name)
-
-        return f"SIGKILL {name}", fault
+        return f"SIGKILL {name}", lambda: platform.kill_and_restart(name)
 
     faults = [kill(name) for name in platform.procs]
     faults.insert(3, ("restart RabbitMQ", lambda: servers.run("restart-rabbitmq")))
     faults.insert(6, ("restart FerretDB", lambda: servers.run("restart-ferretdb")))
     try:
         platform.start()
+        platform.watch()
         urls = {s: platform.url(s) for s in PORTS}
-        figures = chaos.run(urls, servers.amqp_uri, API_KEY, args.feedback, args.rate, faults)
+        figures = chaos.run(
+            urls,
+            servers.amqp_uri,
+            API_KEY,
+            args.feedback,
+            args.rate,
+            faults,
+            unexpected_exits=platform.unexpected_exits,
+        )
     finally:
         platform.stop()
         servers.stop()

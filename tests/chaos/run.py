@@ -63,6 +63,7 @@ class Figures:
     client_errors: Counter = field(default_factory=Counter)
     faults: list[str] = field(default_factory=list)
     undrained: dict[str, int] = field(default_factory=dict)
+    unexpected_exits: list[str] = field(default_factory=list)  # crashes we did not cause
     seconds: float = 0.0
 
     def problems(self) -> list[str]:
@@ -73,6 +74,8 @@ class Figures:
             found.append(f"{self.duplicated} duplicated")
         if self.undrained:
             found.append(f"queues not drained: {self.undrained}")
+        if self.unexpected_exits:
+            found.append(f"processes exited unasked (restarted): {self.unexpected_exits}")
         for name in ("stored", "categorized", "notified", "counted"):
             if getattr(self, name) != self.accepted:
                 found.append(f"{name} {getattr(self, name)} != accepted {self.accepted}")
@@ -91,6 +94,7 @@ class Figures:
                 f"{self.dead_lettered} (poison sent {self.poison_sent})",
                 f"client errors (retried): {errors}",
                 f"faults: {'; '.join(self.faults) or 'none'}",
+                f"processes that exited unasked: {self.unexpected_exits or 'none'}",
                 f"queues not drained: {self.undrained or 'none'}   ({self.seconds:.0f} s)",
             ]
         )
@@ -287,6 +291,7 @@ def run(
     rate: float,
     faults: list[tuple[str, Callable[[], None]]],
     settle_s: float = 240,
+    unexpected_exits: list[str] | None = None,
 ) -> Figures:
     """Submit ``n`` feedback at ``rate``/s while ``faults`` happen, evenly spread over the
     submissions (each fault after its share of them is accepted); then count."""
@@ -348,5 +353,6 @@ def run(
     depths = queue_depths(amqp_uri)
     figures.undrained = {q: d for q, d in depths.items() if d and not q.endswith(".dead")}
     log.stop()
+    figures.unexpected_exits = list(unexpected_exits or [])
     figures.seconds = time.monotonic() - began
     return figures

@@ -9,16 +9,23 @@ FEEDBACK = 40
 
 def test_short_chaos_loses_and_doubles_nothing(client, native):
     def kill(name: str):
-        def fault():
-            native.procs[name].kill()
-            native.restart(name)
-
-        return f"SIGKILL {name}", fault
+        return f"SIGKILL {name}", lambda: native.kill_and_restart(name)
 
     faults = [kill(name) for name in ("intake", "categorization", "notification", "reporting")]
-    figures = chaos.run(
-        client.platform.urls, client.platform.amqp_uri, API_KEY, FEEDBACK, 4.0, faults, 120
-    )
+    native.watch()
+    try:
+        figures = chaos.run(
+            client.platform.urls,
+            client.platform.amqp_uri,
+            API_KEY,
+            FEEDBACK,
+            4.0,
+            faults,
+            120,
+            native.unexpected_exits,
+        )
+    finally:
+        native.unwatch()
     print(figures.report())
     assert figures.submitted == figures.accepted == FEEDBACK
     assert len(figures.faults) == 4

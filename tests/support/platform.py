@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 from kombu import Connection
@@ -63,6 +64,11 @@ class NativePlatform:
             self.env[f"SUARA_{service.upper()}_DB"] = self.db_name(service)
         self.replicas = {s: (replicas or {}).get(s, 1) for s in SERVICES}
         self.procs: dict[str, ServiceProcess] = {}
+        self.unexpected_exits: list[str] = []
+        self._lock = threading.Lock()
+        self._faulting: set[str] = set()
+        self._unwatched = threading.Event()
+        self._watcher: threading.Thread | None = None
         for service in SERVICES:
             for n in range(self.replicas[service]):
                 self.procs[self.replica_name(service, n)] = self.process(service, n)
@@ -96,7 +102,47 @@ class NativePlatform:
         self.procs[name] = self.process(service, int(n) - 1 if n else 0).start()
         self.procs[name].wait_healthy()
 
+    def kill_and_restart(self, name: str) -> None:
+        """SIGKILL process ``name``, then start it again (a fault the watchdog expects)."""
+        with self._lock:
+            self._faulting.add(name)
+        try:
+            self.procs[name].kill()
+            self.restart(name)
+        finally:
+            with self._lock:
+                self._faulting.discard(name)
+
+    def watch(self) -> None:
+        """Restart, as make run and Kubernetes do, any process that exits unasked, noting it
+        in ``unexpected_exits``; until ``unwatch``."""
+        self._unwatched.clear()
+
+        def loop():
+            while not self._unwatched.wait(0.5):
+                for name, proc in list(self.procs.items()):
+                    with self._lock:
+                        if name in self._faulting or proc.alive():
+                            continue
+                        self._faulting.add(name)
+                    code = proc.proc.returncode if proc.proc else None
+                    self.unexpected_exits.append(f"{name} exited ({code})")
+                    try:
+                        self.restart(name)
+                    finally:
+                        with self._lock:
+                            self._faulting.discard(name)
+
+        self._watcher = threading.Thread(target=loop, daemon=True)
+        self._watcher.start()
+
+    def unwatch(self) -> None:
+        self._unwatched.set()
+        if self._watcher is not None:
+            self._watcher.join(30)
+
     def stop(self, drop_databases: bool = True) -> None:
+        self.unwatch()
         for proc in self.procs.values():
             proc.stop()
         if drop_databases:

@@ -7,7 +7,13 @@ import pytest
 from kombu import Exchange, Queue
 
 from shared import events, topology
-from shared.messaging import retry_delay_s
+from shared.messaging import (
+    ATTEMPTS_HEADER,
+    MessageHandler,
+    attempts_of,
+    body_bytes,
+    retry_delay_s,
+)
 
 # --- retry_delay_s ---
 
@@ -128,3 +134,59 @@ def test_exchanges_are_declared_before_the_queues_bound_to_them():
 def test_every_event_publisher_has_an_exchange():
     for spec in events.EVENTS.values():
         assert spec.exchange in DECLARED_EXCHANGES
+
+
+# --- attempts_of, body_bytes: what a message from outside can carry ---
+
+
+@pytest.mark.parametrize(
+    ("raw", "count"),
+    [
+        (3, 3),
+        ("4", 4),
+        (b"2", 2),
+        ("abc", 0),
+        (-7, 0),
+        ("", 0),
+        (None, 0),
+        (1.5, 0),
+        (True, 0),
+        ([1], 0),
+        ("9" * 5000, 0),
+    ],
+)
+def test_an_attempts_header_counts_only_as_a_non_negative_integer(raw, count):
+    assert attempts_of({ATTEMPTS_HEADER: raw}) == count
+    assert attempts_of({}) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "expected"),
+    [
+        (b"\xff", "binary", b"\xff"),
+        ("", None, b""),
+        ("h\u00e9", "latin-1", b"h\xe9"),
+        ("h\u00e9", "no-such-codec", "h\u00e9".encode()),
+        (bytearray(b"x"), None, b"x"),
+    ],
+)
+def test_a_body_is_always_bytes_again(body, encoding, expected):
+    assert body_bytes(body, encoding) == expected
+
+
+class _LostConnection:
+    """A queue consumer whose connection is gone (a broker restart)."""
+
+    def ack_message(self, message):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    requeue_message = ack_message
+
+
+def test_an_ack_on_a_lost_connection_does_not_raise_into_nameko():
+    # found by make chaos: the exception killed intake's container during a RabbitMQ restart
+    handler = MessageHandler(queue_name=lambda s: s, decode=lambda b: b)
+    handler.queue = Queue("q")
+    handler.queue_consumer = _LostConnection()
+    handler.handle_result(object(), b"{}", None, result=None, exc_info=None)
+    handler._requeue(object())
