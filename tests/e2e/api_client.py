@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 
 import pika
 import requests
 
 from tests.helpers import wait_for
+from tests.support.wire import drain_queue
 
 API_KEY = "e2e-secret"
 
@@ -93,58 +93,4 @@ class SuaraClient:
             conn.close()
 
     def drain(self, queue: str) -> list[tuple[dict, bytes]]:
-        conn = self.connection()
-        got = []
-        try:
-            channel = conn.channel()
-            while True:
-                method, props, body = channel.basic_get(queue)
-                if method is None:
-                    return got
-                got.append((props.headers or {}, body))
-                channel.basic_ack(method.delivery_tag)
-        finally:
-            conn.close()
-
-
-@dataclass
-class RawResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-
-def raw_http(url: str, request: bytes, timeout: float = 10) -> RawResponse:
-    """Send ``request`` as it is on a new connection to ``url``'s host; the response.
-
-    For what a well-behaved client (requests) cannot send: bare CRs, broken request lines,
-    chunked bodies, stalls.
-    """
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        sock.sendall(request)
-        return read_response(sock)
-
-
-def read_response(sock: socket.socket) -> RawResponse:
-    """One HTTP response from ``sock`` (Content-Length framed, or up to the close)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
-    length = int(headers.get("content-length", -1))
-    while length < 0 or len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return RawResponse(status, headers, body[:length] if length >= 0 else body)
+        return drain_queue(self.platform.amqp_uri, queue)

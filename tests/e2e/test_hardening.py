@@ -14,9 +14,10 @@ import uuid
 import requests
 
 from shared import topology
-from tests.e2e.api_client import API_KEY, raw_http, read_response
+from tests.e2e.api_client import API_KEY
 from tests.e2e.conftest import MAX_CONNECTIONS, READ_TIMEOUT_S
 from tests.helpers import wait_for
+from tests.support.wire import raw_http, read_response, stall_uploads
 
 DEEP = "[" * 10_000 + "]" * 10_000
 COMMAND_DEAD = topology.dead_queue_name(topology.command_queue_name("feedback.submit"))
@@ -128,22 +129,8 @@ def test_unknown_routes_methods_and_broken_requests_answer_json(client):
         assert b"<html" not in r.body.lower()
 
 
-def stall(url: str, n: int) -> list[socket.socket]:
-    """``n`` uploads that announce 100,000 bytes and stop after a few."""
-    host, port = url.removeprefix("http://").split(":")
-    socks = []
-    for _ in range(n):
-        s = socket.create_connection((host, int(port)), timeout=30)
-        s.sendall(
-            b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b'Content-Length: 100000\r\n\r\n{"text": "'
-        )
-        socks.append(s)
-    return socks
-
-
 def test_50_stalled_uploads_leave_health_and_amqp_flowing_and_get_408(client):
-    stalled = stall(client.url("intake", ""), 50)
+    stalled = stall_uploads(client.url("intake", ""), 50)
     try:
         started = time.monotonic()
         r = requests.get(client.url("intake", "/health"), timeout=5)

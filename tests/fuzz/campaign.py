@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from shared.webserver import HttpEntrypoint
 from tests.helpers import poll_until
+from tests.support.wire import drain_queue, stall_uploads
 
 HANG_S = 15.0
 # 501 Not Implemented (a transfer coding other than chunked) and 505 HTTP Version Not Supported
@@ -619,21 +620,8 @@ def _check_raw(tally: Tally, urls: dict[str, str], name: str, case) -> None:
     tally.named[name] = "ok" if ok else f"{status} {ctype} {body[:120]!r}"
 
 
-def _stall(url: str, n: int) -> list[socket.socket]:
-    host, port = url.removeprefix("http://").split(":")
-    socks = []
-    for _ in range(n):
-        s = socket.create_connection((host, int(port)), timeout=30)
-        s.sendall(
-            b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-            b'\r\nContent-Length: 100000\r\n\r\n{"text": "'
-        )
-        socks.append(s)
-    return socks
-
-
 def _check_stalls(tally: Tally, urls: dict[str, str], read_timeout_s: float) -> None:
-    socks = _stall(urls["intake"], 50)
+    socks = stall_uploads(urls["intake"], 50)
     try:
         started = time.monotonic()
         r = requests.get(urls["intake"] + "/health", timeout=5)
@@ -659,18 +647,7 @@ def _check_stalls(tally: Tally, urls: dict[str, str], read_timeout_s: float) -> 
 
 
 def _drain(amqp_uri: str, queue: str) -> list[dict]:
-    conn = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    got = []
-    try:
-        channel = conn.channel()
-        while True:
-            method, props, _ = channel.basic_get(queue)
-            if method is None:
-                return got
-            got.append(props.headers or {})
-            channel.basic_ack(method.delivery_tag)
-    finally:
-        conn.close()
+    return [headers for headers, _ in drain_queue(amqp_uri, queue)]
 
 
 def _check_amqp(tally: Tally, urls: dict[str, str], amqp_uri: str, source: str) -> None:
