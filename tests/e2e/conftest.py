@@ -20,7 +20,7 @@ from tests.e2e.api_client import API_KEY, Platform, SuaraClient
 from tests.support.platform import NativePlatform
 
 ROOT = Path(__file__).resolve().parents[2]
-READ_TIMEOUT_S = 5
+READ_TIMEOUT_S = 8
 MAX_CONNECTIONS = 80
 E2E_PORTS = {"intake": 18001, "categorization": 18002, "notification": 18003, "reporting": 18004}
 

@@ -168,3 +168,25 @@ def test_connections_beyond_the_cap_are_answered_503_at_once(client):
         lambda: requests.get(client.url("intake", "/health"), timeout=2).status_code == 200,
         timeout=10,
     )
+
+
+def test_headers_that_trickle_in_get_408_within_the_read_timeout(client):
+    """A slowloris: one more header byte a second, never the end of the headers."""
+    host, port = client.url("intake", "").removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        sock.settimeout(1.0)  # each wait for the answer is also the pause between bytes
+        answer = b""
+        while not answer and time.monotonic() - started < READ_TIMEOUT_S + 5:
+            try:
+                sock.sendall(b"x")
+                answer = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:  # closed after the answer
+                break
+        took = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b'"request_timeout"' in answer
+    assert took < READ_TIMEOUT_S + 2.5
