@@ -26,7 +26,6 @@ import platform as pyplatform
 import random
 import signal
 import string
-import subprocess
 import sys
 import time
 import warnings
@@ -68,27 +67,6 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-class PatchedServiceProcess(ServiceProcess):
-    """A service run by bench/patched_runner.py: the platform with a proposed change."""
-
-    def __init__(self, *args, patches: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.patches = patches
-
-    def start(self) -> PatchedServiceProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log_file:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "patched_runner.py")]
-                + ["--patch", self.patches, self.service],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-
 class BenchPlatform:
     """The services as processes, on the bench's own vhost, ports and databases.
 
@@ -97,9 +75,8 @@ class BenchPlatform:
     docs/performance.md), so every phase starts from the same, empty state.
     """
 
-    def __init__(self, run: str, amqp_base: str, mongo_uri: str, api_key: str, patches: str = ""):
+    def __init__(self, run: str, amqp_base: str, mongo_uri: str, api_key: str):
         self.run = run
-        self.patches = patches
         self.amqp_uri = amqp_base.rstrip("/") + "/" + VHOST
         self.mongo_uri = mongo_uri
         self.log_dir = OUT / "log"
@@ -150,11 +127,8 @@ class BenchPlatform:
             extra = {}
             if name != service:  # another replica: its own HTTP port, the same queues and db
                 extra["SUARA_CATEGORIZATION_PORT"] = str(REPLICA_PORT + int(name[-1]) - 2)
-            kind, options = ServiceProcess, {}
-            if self.patches:
-                kind, options = PatchedServiceProcess, {"patches": self.patches}
-            self.procs[name] = kind(
-                service, {**env, **extra}, log_dir=self.log_dir, name=name, **options
+            self.procs[name] = ServiceProcess(
+                service, {**env, **extra}, log_dir=self.log_dir, name=name
             ).start()
         for proc in self.procs.values():
             proc.wait_healthy()
@@ -625,9 +599,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=float, default=0.0, help="py-spy phase of N seconds")
     parser.add_argument("--no-scaleout", action="store_true")
     parser.add_argument(
-        "--patch", default="", help="run the services with bench/patched_runner.py patches"
-    )
-    parser.add_argument(
         "--preload", type=int, default=0, help="feedback already stored when a phase starts"
     )
     parser.add_argument(
@@ -641,9 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     started_wall, started = datetime.now(UTC), time.monotonic()
     run = "".join(random.choices(string.ascii_lowercase, k=6))
     OUT.mkdir(parents=True, exist_ok=True)
-    platform = BenchPlatform(
-        run, args.amqp, args.mongo, api_key=os.urandom(8).hex(), patches=args.patch
-    )
+    platform = BenchPlatform(run, args.amqp, args.mongo, api_key=os.urandom(8).hex())
     log(f"run {run}: vhost {VHOST}, ports 28001-28004, databases bench_{run}_<phase>_<service>")
     bench = None
     try:
@@ -678,7 +647,6 @@ def main(argv: list[str] | None = None) -> int:
             cpu_total[name] = round(cpu_total.get(name, 0.0) + seconds, 2)
     result = {
         "run": run,
-        "patches": args.patch or None,
         "preloaded_per_phase": args.preload,
         "started_at": started_wall.isoformat(timespec="seconds"),
         "wall_s": round(time.monotonic() - started, 1),

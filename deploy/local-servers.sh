@@ -12,8 +12,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VAR="${SUARA_VAR:-$ROOT/var}"
 FERRETDB_VERSION="v1.24.2"
-# "-idx": built with the _id index fix below (a new name, so older builds get replaced)
-FERRETDB_BIN="${SUARA_FERRETDB_BIN:-$VAR/bin/ferretdb-$FERRETDB_VERSION-idx}"
+# Suara's patches to FerretDB (deploy/ferretdb/*.patch, each says what upstream lacks); the
+# binary's name carries their hash, so a changed patch always yields a new build
+FERRETDB_PATCHES=("$ROOT"/deploy/ferretdb/*.patch)
+FERRETDB_PATCH_HASH="$(cat "${FERRETDB_PATCHES[@]}" | sha256sum | cut -c1-10)"
+# built once per checkout, whatever SUARA_VAR a second instance uses
+BIN_DIR="$ROOT/var/bin"
+FERRETDB_BIN="${SUARA_FERRETDB_BIN:-$BIN_DIR/ferretdb-$FERRETDB_VERSION-$FERRETDB_PATCH_HASH}"
 MONGO_PORT="${SUARA_MONGO_PORT:-27017}"
 AMQP_PORT="${SUARA_AMQP_PORT:-5672}"
 RABBIT_DIR="$VAR/rabbitmq"
@@ -72,7 +77,9 @@ install_ferretdb() {
     command -v go >/dev/null 2>&1 \
         || die "FerretDB is missing and Go is not installed. Fix: install Go >= 1.22 (https://go.dev/doc/install) or put a ferretdb $FERRETDB_VERSION binary at $FERRETDB_BIN (SUARA_FERRETDB_BIN)."
     say "FerretDB $FERRETDB_VERSION is missing: building it with Go (about a minute)"
-    mkdir -p "$VAR/bin" "$VAR/build"
+    command -v patch >/dev/null 2>&1 \
+        || die "FerretDB must be patched before it is built and 'patch' is missing. Fix: apt-get install -y patch"
+    mkdir -p "$BIN_DIR" "$VAR/build"
     go install "github.com/FerretDB/FerretDB/cmd/ferretdb@$FERRETDB_VERSION" \
         || die "'go install github.com/FerretDB/FerretDB/cmd/ferretdb@$FERRETDB_VERSION' failed (see above). Fix: check that the Go module proxy is reachable (GOPROXY)."
     # A binary built by `go install mod@version` panics at start: the module ships
@@ -84,15 +91,11 @@ install_ferretdb() {
     cp -r "$src" "$VAR/build/ferretdb"
     chmod -R u+w "$VAR/build/ferretdb"
     echo "$FERRETDB_VERSION" >"$VAR/build/ferretdb/build/version/version.txt"
-    # Its SQLite backend looks documents up by `->'$._id'`, while its unique index is on
-    # `->'_id'` (the same member): every read or write by _id scans the table. Use the indexed
-    # expression (docs/performance.md measures it: 5.8 -> 0.5 ms per find at 3,000 documents).
-    local meta="$VAR/build/ferretdb/internal/backends/sqlite/metadata/metadata.go"
-    if grep -q "IDColumn = DefaultColumn + \"->'\$._id'\"" "$meta"; then
-        sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$meta"
-    else
-        say "WARNING: FerretDB's _id expression not found; building it without the index fix"
-    fi
+    local patch
+    for patch in "${FERRETDB_PATCHES[@]}"; do
+        patch -d "$VAR/build/ferretdb" -p1 --forward --batch --quiet <"$patch" \
+            || die "patch $(basename "$patch") does not apply to FerretDB $FERRETDB_VERSION"
+    done
     (cd "$VAR/build/ferretdb" && go build -o "$FERRETDB_BIN" ./cmd/ferretdb) \
         || die "building FerretDB from $VAR/build/ferretdb failed (see above)"
     rm -rf "$VAR/build/ferretdb"

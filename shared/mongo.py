@@ -10,7 +10,6 @@ from collections.abc import Callable
 import pymongo
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
-from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
@@ -80,15 +79,3 @@ class MongoDatabase(DependencyProvider):
         if not self._indexed:
             self._try_indexes()
         return self.database
-
-
-# FerretDB v1 (the development stand-in) applies an update as a read followed by a write,
-# outside one transaction, so two concurrent updates of one document can lose one of them
-# (FerretDB issue #3040); MongoDB applies each update atomically. Updates of the same document
-# are therefore serialized within a process. Striped locks: memory stays bounded.
-_STRIPES = [threading.Lock() for _ in range(256)]
-
-
-def document_lock(collection: Collection, doc_id) -> threading.Lock:
-    """The lock that serializes this process's updates of one document."""
-    return _STRIPES[hash((collection.full_name, str(doc_id))) % len(_STRIPES)]

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pymongo.collection import Collection
 
 from shared import config, events
-from shared.mongo import document_lock
 
 log = logging.getLogger(__name__)
 
@@ -68,20 +67,18 @@ def relay(
             return 0
         staged = doc.get("outbox") or []
         if not staged:
-            with document_lock(collection, doc_id):
-                collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
+            collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
             return 0
     for item in staged:
         publish(item)
-    with document_lock(collection, doc_id):
-        # One write in the common case: the outbox still holds exactly what was published.
-        done = collection.update_one(
-            {"_id": doc_id, "outbox": staged},
-            {"$set": {"outbox": []}, "$unset": {"outbox_at": ""}},
-        )
-        if done.matched_count == 0:  # more was staged meanwhile: remove only what was sent
-            collection.update_one({"_id": doc_id}, {"$pullAll": {"outbox": staged}})
-            collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
+    # One write in the common case: the outbox still holds exactly what was published.
+    done = collection.update_one(
+        {"_id": doc_id, "outbox": staged},
+        {"$set": {"outbox": []}, "$unset": {"outbox_at": ""}},
+    )
+    if done.matched_count == 0:  # more was staged meanwhile: remove only what was sent
+        collection.update_one({"_id": doc_id}, {"$pullAll": {"outbox": staged}})
+        collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
     return len(staged)
 
 

@@ -10,7 +10,6 @@ from pymongo.errors import DuplicateKeyError
 
 from services.categorization import modelstore
 from shared import outbox
-from shared.mongo import document_lock
 
 
 def ensure_indexes(db: Database) -> None:
@@ -46,12 +45,11 @@ def review_queue(db: Database, limit: int = 100) -> list[dict]:
 def correct(db: Database, feedback_id: str, update: dict, expected_revision: int) -> dict | None:
     """Apply a staff correction if nobody changed the decision meanwhile; the new document."""
     # no projection: FerretDB v1 does not implement it in findAndModify
-    with document_lock(db.decisions, feedback_id):
-        doc = db.decisions.find_one_and_update(
-            {"_id": feedback_id, "revision": expected_revision},
-            update,
-            return_document=ReturnDocument.AFTER,
-        )
+    doc = db.decisions.find_one_and_update(
+        {"_id": feedback_id, "revision": expected_revision},
+        update,
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is not None:
         doc.pop("outbox", None)
     return doc

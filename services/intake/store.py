@@ -7,7 +7,6 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake import feedback
 from shared import outbox
-from shared.mongo import document_lock
 
 PRIVATE_FIELDS = {"contact": 0, "outbox": 0}
 
@@ -40,5 +39,4 @@ def get(db: Database, feedback_id: str) -> dict | None:
 def apply_categorization(db: Database, data: dict) -> bool:
     """Apply a categorization; False when it is a duplicate or older than the stored one."""
     query, update = feedback.categorization_update(data)
-    with document_lock(db.feedback, data["feedback_id"]):
-        return db.feedback.update_one(query, update).modified_count == 1
+    return db.feedback.update_one(query, update).modified_count == 1

@@ -6,7 +6,6 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.reporting import projections
-from shared.mongo import document_lock
 
 
 def ensure_indexes(db: Database) -> None:
@@ -20,13 +19,12 @@ def apply(db: Database, change: tuple[dict, dict]) -> bool:
     # Two events of one feedback may race to create its document: the loser's upsert fails
     # on the unique _id, and is tried again against the document that now exists. A second
     # failure means the filter rejects it: a stale or repeated revision.
-    with document_lock(db.feedback, query["_id"]):
-        for _ in range(2):
-            try:
-                result = db.feedback.update_one(query, update, upsert=True)
-                return bool(result.modified_count or result.upserted_id)
-            except DuplicateKeyError:
-                continue
+    for _ in range(2):
+        try:
+            result = db.feedback.update_one(query, update, upsert=True)
+            return bool(result.modified_count or result.upserted_id)
+        except DuplicateKeyError:
+            continue
     return False
 
 

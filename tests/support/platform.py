@@ -163,10 +163,6 @@ class LocalServers:
             "SUARA_VAR": str(var_dir),
             "SUARA_AMQP_PORT": str(amqp_port),
             "SUARA_MONGO_PORT": str(mongo_port),
-            # the FerretDB binary that the default instance built
-            "SUARA_FERRETDB_BIN": os.environ.get(
-                "SUARA_FERRETDB_BIN", str(ROOT / "var" / "bin" / "ferretdb-v1.24.2-idx")
-            ),
         }
 
     @property
