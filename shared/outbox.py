@@ -4,6 +4,12 @@ An event is staged inside the very document whose change it announces (field ``o
 the same single-document write, so a stored change always has its event. The writer publishes
 right away (confirmed) and pulls the entry; a periodic sweep publishes what a crash left
 behind. Consumers are idempotent, so the rare double publish is harmless.
+
+So that the sweep's cost follows what is pending, not what is stored, each entry is also noted
+in the small collection ``outbox_pending`` (``mark``) *before* the write that stages it, and
+the note is removed once the entry is published. A note whose entry was never staged (a crash
+between the two writes) or was published before its note was removed (a crash after) is
+dropped by the sweep. Every read and write of a staged document is by ``_id``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
 
 from shared import config, events
 
@@ -50,8 +57,38 @@ def push(entries: Iterable[dict], now: datetime | None = None) -> dict:
     }
 
 
+PENDING = "outbox_pending"  # in each service's own database
+ORPHAN_AFTER_S = 300.0  # a note without its staged entry is dropped after this
+
+
 def ensure_indexes(collection: Collection) -> None:
-    collection.create_index("outbox_at", sparse=True)
+    collection.database[PENDING].create_index([("collection", 1), ("at", 1)])
+
+
+def _note_id(collection: Collection, doc_id, entry: dict) -> str:
+    return f"{collection.name}:{doc_id}:{entry['id']}"
+
+
+def mark(collection: Collection, doc_id, entries: Iterable[dict], now: datetime | None = None):
+    """Note ``entries`` as pending, before the write that stages them in document ``doc_id``."""
+    pending = collection.database[PENDING]
+    for item in entries:
+        note = {
+            "_id": _note_id(collection, doc_id, item),
+            "collection": collection.name,
+            "doc_id": doc_id,
+            "at": now or datetime.now(UTC),
+        }
+        try:
+            pending.insert_one(note)
+        except DuplicateKeyError:  # noted already (a retried write)
+            pass
+
+
+def _unmark(collection: Collection, doc_id, entries: Iterable[dict]) -> None:
+    pending = collection.database[PENDING]
+    for item in entries:
+        pending.delete_one({"_id": _note_id(collection, doc_id, item)})
 
 
 def relay(
@@ -79,6 +116,7 @@ def relay(
     if done.matched_count == 0:  # more was staged meanwhile: remove only what was sent
         collection.update_one({"_id": doc_id}, {"$pullAll": {"outbox": staged}})
         collection.update_one({"_id": doc_id, "outbox": []}, {"$unset": {"outbox_at": ""}})
+    _unmark(collection, doc_id, staged)
     return len(staged)
 
 
@@ -95,14 +133,37 @@ def relay_or_defer(
 def sweep(
     collection: Collection, publish: Publish, *, older_than_s: float = 5.0, limit: int = 500
 ) -> int:
-    """Publish events left staged for longer than ``older_than_s`` (a crash, a broker outage)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
-    ids = [
-        d["_id"] for d in collection.find({"outbox_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit)
-    ]
-    sent = 0
-    for doc_id in ids:
-        sent += relay(collection, doc_id, publish)
-    if sent:
-        log.info("outbox sweep of %s published %d event(s)", collection.name, sent)
+    """Publish events left staged for longer than ``older_than_s`` (a crash, a broker outage).
+
+    Reads only the pending notes and, by ``_id``, their documents. A document that cannot be
+    relayed is logged and counted, and the others are relayed all the same."""
+    now = datetime.now(UTC)
+    pending = collection.database[PENDING]
+    notes = list(
+        pending.find(
+            {"collection": collection.name, "at": {"$lt": now - timedelta(seconds=older_than_s)}}
+        ).limit(limit)
+    )
+    by_doc: dict = {}
+    for note in notes:
+        by_doc.setdefault(note["doc_id"], []).append(note)
+    sent = stuck = 0
+    for doc_id, doc_notes in by_doc.items():
+        try:
+            sent += relay(collection, doc_id, publish)
+        except Exception:
+            stuck += 1
+            log.exception("outbox sweep: %s/%s could not be relayed", collection.name, doc_id)
+            continue
+        orphan_before = now - timedelta(seconds=ORPHAN_AFTER_S)
+        for note in doc_notes:  # entries no longer staged: published already, or never written
+            if note["at"].replace(tzinfo=UTC) < orphan_before:
+                pending.delete_one({"_id": note["_id"]})
+    if sent or stuck:
+        log.info(
+            "outbox sweep of %s: %d event(s) published, %d document(s) stuck",
+            collection.name,
+            sent,
+            stuck,
+        )
     return sent

@@ -24,6 +24,7 @@ def get(db: Database, feedback_id: str) -> dict | None:
 
 def insert(db: Database, decision: dict) -> bool:
     """Store the first decision for a feedback; False if one exists (a repeated event)."""
+    outbox.mark(db.decisions, decision["_id"], decision["outbox"])
     try:
         db.decisions.insert_one(decision)
         return True
@@ -44,6 +45,7 @@ def review_queue(db: Database, limit: int = 100) -> list[dict]:
 
 def correct(db: Database, feedback_id: str, update: dict, expected_revision: int) -> dict | None:
     """Apply a staff correction if nobody changed the decision meanwhile; the new document."""
+    outbox.mark(db.decisions, feedback_id, [update["$push"]["outbox"]])
     # no projection: FerretDB v1 does not implement it in findAndModify
     doc = db.decisions.find_one_and_update(
         {"_id": feedback_id, "revision": expected_revision},

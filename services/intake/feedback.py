@@ -26,6 +26,23 @@ def new_id() -> str:
     return "SU-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
+def keyed_id(*key: str) -> str:
+    """The tracking id of a keyed submission (an Idempotency-Key, a source's external id): the
+    same for every retry, so a repeat is found by ``_id`` alone, never by a secondary lookup."""
+    digest = hashlib.sha256("\x1f".join(("suara-feedback", *key)).encode()).digest()
+    bits = int.from_bytes(digest[:8], "big") >> 14  # 50 bits, as new_id has
+    return "SU-" + "".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(10)))
+
+
+def submission_id(source: str | None, external_id: str | None, idempotency_key: str | None) -> str:
+    """The id for a new submission: derived from its key if it has one, random otherwise."""
+    if source is not None and external_id is not None:
+        return keyed_id("amqp", source, external_id)
+    if idempotency_key is not None:
+        return keyed_id("http", idempotency_key)
+    return new_id()
+
+
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
@@ -48,10 +65,13 @@ def new_record(
     request_fingerprint: str | None = None,
     correlation_id: str | None = None,
     now: datetime | None = None,
+    feedback_id: str | None = None,
 ) -> dict:
-    """The stored feedback, with its ``feedback.received`` event staged in the same document."""
+    """The stored feedback, with its ``feedback.received`` event staged in the same document.
+
+    Its id is derived from its key, if it has one (``submission_id``), unless given."""
     now = now or datetime.now(UTC)
-    feedback_id = new_id()
+    feedback_id = feedback_id or submission_id(source, external_id, idempotency_key)
     correlation_id = correlation_id or str(uuid.uuid4())
     contact = submission.get("contact") or {}
     location = submission.get("location")
@@ -145,6 +165,18 @@ def _iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def key_field(record: dict) -> str | None:
+    """The field that makes ``record`` idempotent, if any."""
+    for field in ("external_key", "idempotency_key"):
+        if record.get(field) is not None:
+            return field
+    return None
+
+
+class IdTaken(Exception):
+    """The derived id belongs to another key (a 50-bit collision): store it under a new id."""
 
 
 @dataclass(frozen=True)

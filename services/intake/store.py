@@ -19,17 +19,26 @@ def ensure_indexes(db: Database) -> None:
 
 
 def insert(db: Database, record: dict) -> feedback.Submitted:
-    """Insert a new record; an earlier record with the same idempotency key wins."""
+    """Insert a new record; an earlier record with the same key wins.
+
+    A keyed record's id derives from its key, so a repeat is found by ``_id``. Only if that id
+    belongs to another key (feedback.IdTaken), or the key was stored under another id after
+    such a collision, is the key looked up by its own (unique) field."""
+    outbox.mark(db.feedback, record["_id"], record["outbox"])
     try:
         db.feedback.insert_one(record)
         return feedback.Submitted(record, True)
     except DuplicateKeyError:
-        for key in ("idempotency_key", "external_key"):
-            if record.get(key) is not None:
-                existing = db.feedback.find_one({key: record[key]}, PRIVATE_FIELDS)
-                if existing is not None:
-                    return feedback.Submitted(existing, False)
-        raise  # an _id collision (50 random bits): the caller's retry gets a new id
+        key = feedback.key_field(record)
+        if key is None:
+            raise  # a random id taken (50 bits): the caller's retry gets a new one
+        existing = db.feedback.find_one({"_id": record["_id"]}, PRIVATE_FIELDS)
+        if existing is not None and existing.get(key) == record[key]:
+            return feedback.Submitted(existing, False)
+        existing = db.feedback.find_one({key: record[key]}, PRIVATE_FIELDS)  # rare: see above
+        if existing is not None:
+            return feedback.Submitted(existing, False)
+        raise feedback.IdTaken(record["_id"]) from None
 
 
 def get(db: Database, feedback_id: str) -> dict | None:

@@ -31,28 +31,49 @@ def submit_http(
 ) -> feedback.Submitted:
     """Store a web submission once per Idempotency-Key; a repeat gets the first record back."""
     fingerprint = feedback.fingerprint(body)
-    record = feedback.new_record(
-        submission,
-        channel="http",
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint if idempotency_key else None,
-        correlation_id=feedback.valid_correlation_id(correlation_id),
-    )
-    result = store.insert(db, record)
+
+    def record(feedback_id: str | None = None) -> dict:
+        return feedback.new_record(
+            submission,
+            channel="http",
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint if idempotency_key else None,
+            correlation_id=feedback.valid_correlation_id(correlation_id),
+            feedback_id=feedback_id,
+        )
+
+    result = _insert(db, record)
     if result.created:
-        outbox.relay_or_defer(db.feedback, record["_id"], publish, record["outbox"])
+        outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
     elif result.record.get("request_fingerprint") != fingerprint:
         raise IdempotencyConflict(idempotency_key)
     return result
 
 
+def _insert(db: Database, record: Callable[..., dict]) -> feedback.Submitted:
+    """Store the record ``record()`` builds under its derived id, or under a random one if
+    that id belongs to another key."""
+    try:
+        return store.insert(db, record())
+    except feedback.IdTaken:
+        return store.insert(db, record(feedback.new_id()))
+
+
 def submit_command(db: Database, publish: Callable[[dict], None], command: dict) -> bool:
     """Store a ``feedback.submit`` command once per (source, external_id); False if a repeat."""
-    record = feedback.new_record(
-        command, channel="amqp", source=command["source"], external_id=command["external_id"]
-    )
-    if store.insert(db, record).created:
-        outbox.relay_or_defer(db.feedback, record["_id"], publish, record["outbox"])
+
+    def record(feedback_id: str | None = None) -> dict:
+        return feedback.new_record(
+            command,
+            channel="amqp",
+            source=command["source"],
+            external_id=command["external_id"],
+            feedback_id=feedback_id,
+        )
+
+    result = _insert(db, record)
+    if result.created:
+        outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
         return True
     log.info("duplicate submission %s/%s ignored", command["source"], command["external_id"])
     return False

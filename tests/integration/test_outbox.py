@@ -61,15 +61,59 @@ def test_relay_publishes_confirmed_and_empties_the_outbox(db, publish, amqp_uri,
     assert outbox.relay(db.things, "SU-A", publish) == 0  # nothing twice
 
 
+def stage(db, doc_id: str, entries: list[dict], at: datetime | None = None) -> None:
+    """What a store does: note the entries, then write the document that stages them."""
+    outbox.mark(db.things, doc_id, entries, at)
+    db.things.insert_one({"_id": doc_id, **outbox.staged(entries, at)})
+
+
 def test_sweep_publishes_what_a_crash_left_staged_and_only_that(db, publish, amqp_uri, purge):
     purge(QUEUE)
     old = datetime.now(UTC) - timedelta(seconds=60)
-    db.things.insert_one({"_id": "SU-CRASHED", **outbox.staged([urgent_entry("SU-CRASHED")], old)})
-    db.things.insert_one({"_id": "SU-FRESH", **outbox.staged([urgent_entry("SU-FRESH")])})
+    stage(db, "SU-CRASHED", [urgent_entry("SU-CRASHED")], old)
+    stage(db, "SU-FRESH", [urgent_entry("SU-FRESH")])
     db.things.insert_one({"_id": "SU-DONE", "outbox": []})
     assert outbox.sweep(db.things, publish, older_than_s=5) == 1
     assert queued_subjects(amqp_uri) == ["SU-CRASHED"]
     assert db.things.find_one({"_id": "SU-FRESH"})["outbox"]  # its writer still relays it
+    assert outbox.sweep(db.things, publish, older_than_s=5) == 0  # published once
+    pending = {n["doc_id"] for n in db[outbox.PENDING].find()}
+    assert pending == {"SU-FRESH"}  # the crashed one's note went with its event
+
+
+def test_the_sweep_is_driven_by_the_pending_notes_not_by_the_stored_documents(
+    db, publish, amqp_uri, purge
+):
+    """Its cost follows what is pending: it reads the notes, then each noted document by _id;
+    the 2,000 stored documents are never scanned (a document staged without a note, which no
+    store writes, is therefore not found)."""
+    purge(QUEUE)
+    db.things.insert_many([{"_id": f"SU-OLD{k:05d}", "outbox": []} for k in range(2000)])
+    old = datetime.now(UTC) - timedelta(seconds=60)
+    stage(db, "SU-LEFT", [urgent_entry("SU-LEFT")], old)
+    db.things.insert_one({"_id": "SU-UNNOTED", **outbox.staged([urgent_entry("SU-X")], old)})
+    assert outbox.sweep(db.things, publish, older_than_s=5) == 1
+    assert queued_subjects(amqp_uri) == ["SU-LEFT"]
+
+
+def test_a_document_that_cannot_be_relayed_does_not_stop_the_sweep(db, publish, amqp_uri, purge):
+    purge(QUEUE)
+    old = datetime.now(UTC) - timedelta(seconds=60)
+    bad = urgent_entry("SU-BAD")
+    bad["exchange"] = "no-such-exchange"  # unpublishable: the broker refuses it
+    stage(db, "SU-BAD", [bad], old)
+    stage(db, "SU-GOOD", [urgent_entry("SU-GOOD")], old)
+    assert outbox.sweep(db.things, publish, older_than_s=5) == 1
+    assert queued_subjects(amqp_uri) == ["SU-GOOD"]
+    assert db.things.find_one({"_id": "SU-BAD"})["outbox"]  # kept, and swept again later
+
+
+def test_a_note_whose_entry_was_never_staged_is_dropped_in_time(db, publish, purge):
+    purge(QUEUE)
+    ancient = datetime.now(UTC) - timedelta(seconds=outbox.ORPHAN_AFTER_S + 60)
+    outbox.mark(db.things, "SU-NEVER", [urgent_entry("SU-NEVER")], ancient)  # the write crashed
+    assert outbox.sweep(db.things, publish, older_than_s=5) == 0
+    assert db[outbox.PENDING].count_documents({}) == 0
 
 
 def test_a_failed_publish_leaves_the_event_staged(db, purge):

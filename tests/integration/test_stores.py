@@ -84,6 +84,33 @@ def test_intake_idempotency_and_external_keys_are_unique(db):
     assert db.feedback.count_documents({}) == 5
 
 
+def test_a_keyed_repeat_is_found_by_its_derived_id(db):
+    intake_store.ensure_indexes(db)
+    first = feedback.new_record({"text": "sampah"}, channel="http", idempotency_key="k7")
+    assert first["_id"] == feedback.keyed_id("http", "k7")
+    assert intake_store.insert(db, first).created
+    repeat = feedback.new_record({"text": "sampah"}, channel="http", idempotency_key="k7")
+    assert repeat["_id"] == first["_id"]  # so the repeat is one read by _id
+    assert intake_store.insert(db, repeat).record["_id"] == first["_id"]
+
+
+def test_a_derived_id_taken_by_another_key_stores_under_a_new_id_and_stays_idempotent(db):
+    from services.intake import submissions
+
+    intake_store.ensure_indexes(db)
+    taken = feedback.keyed_id("amqp", "sipadu", "77")
+    # another key's record holds the id that sipadu/77 derives (a 50-bit collision)
+    other = feedback.new_record({"text": "x y z"}, channel="http", idempotency_key="zz")
+    db.feedback.insert_one({**other, "_id": taken})
+    published: list = []
+    command = {"text": "air mati di Kuripan", "source": "sipadu", "external_id": "77"}
+    assert submissions.submit_command(db, published.append, command)
+    stored = db.feedback.find_one({"external_key": "sipadu/77"})
+    assert stored["_id"] != taken and published[0]["event"]["subject"] == stored["_id"]
+    assert not submissions.submit_command(db, published.append, command)  # a retry: seen
+    assert db.feedback.count_documents({"external_key": "sipadu/77"}) == 1
+
+
 def test_intake_applies_only_newer_categorizations(db):
     record = feedback.new_record({"text": "jalan rusak"}, channel="http")
     intake_store.insert(db, record)

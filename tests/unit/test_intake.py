@@ -522,3 +522,14 @@ def test_categorization_update_defaults_to_revision_one():
 )
 def test_only_sane_correlation_ids_are_taken_from_callers(given, kept):
     assert feedback.valid_correlation_id(given) == kept
+
+
+def test_keyed_ids_are_stable_distinct_and_look_like_tracking_ids():
+    a = feedback.keyed_id("http", "key-1")
+    assert a == feedback.keyed_id("http", "key-1")
+    assert re.fullmatch(r"SU-[0-9A-Z]{10}", a) and not set(a[3:]) & set("ILOU")
+    assert a != feedback.keyed_id("http", "key-2")
+    assert feedback.keyed_id("amqp", "a", "b/c") != feedback.keyed_id("amqp", "a/b", "c")
+    assert feedback.submission_id("sipadu", "9", None) == feedback.keyed_id("amqp", "sipadu", "9")
+    assert feedback.submission_id(None, None, "k") == feedback.keyed_id("http", "k")
+    assert feedback.submission_id(None, None, None) != feedback.submission_id(None, None, None)
