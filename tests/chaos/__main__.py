@@ -1,13 +1,10 @@
 """`make chaos`: Suara on servers of its own (a second RabbitMQ and FerretDB of
-deploy/local-servers.sh, so that restarting them disturbs nothing else), two replicas of
-categorization and notification, 1,000 feedback at 10/s while every service process is
-SIGKILLed and restarted in turn, RabbitMQ and FerretDB restart, and poison messages arrive.
-Prints the figures; exits 1 unless lost = duplicated = 0 and every queue drained.
+deploy/local-servers.sh, so that restarting them disturbs nothing else), two replicas of every
+service, 1,000 feedback at 10/s while every service process is SIGKILLed and restarted in turn,
+RabbitMQ and FerretDB restart, and poison messages arrive. Prints the figures; exits 1 unless
+lost = duplicated = 0 and every queue drained.
 
     python -m tests.chaos [--feedback 1000] [--rate 10]
-
-Intake and reporting run one replica each: on FerretDB v1 two replicas of them can lose
-concurrent updates of one document (README, "Development stand-in"; the data-layer issue).
 """
 
 from __future__ import annotations
@@ -42,7 +39,7 @@ def main(argv=None) -> int:
             "SUARA_OUTBOX_SWEEP_S": "1",
             "SUARA_LOG_LEVEL": "WARNING",
         },
-        replicas={"categorization": 2, "notification": 2},
+        replicas={service: 2 for service in PORTS},
         prefix="chaos",
     )
 
@@ -50,8 +47,8 @@ def main(argv=None) -> int:
         return f"SIGKILL {name}", lambda: platform.kill_and_restart(name)
 
     faults = [kill(name) for name in platform.procs]
-    faults.insert(3, ("restart RabbitMQ", lambda: servers.run("restart-rabbitmq")))
-    faults.insert(6, ("restart FerretDB", lambda: servers.run("restart-ferretdb")))
+    faults.insert(4, ("restart RabbitMQ", lambda: servers.run("restart-rabbitmq")))
+    faults.insert(8, ("restart FerretDB", lambda: servers.run("restart-ferretdb")))
     try:
         platform.start()
         platform.watch()
@@ -64,6 +61,7 @@ def main(argv=None) -> int:
             args.rate,
             faults,
             unexpected_exits=platform.unexpected_exits,
+            intake_urls=[platform.url("intake", 0), platform.url("intake", 1)],
         )
     finally:
         platform.stop()

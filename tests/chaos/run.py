@@ -170,8 +170,19 @@ class EventLog:
 class Clients:
     """Half HTTP, half AMQP; each retries until its feedback is accepted."""
 
-    def __init__(self, urls: dict[str, str], amqp_uri: str, run: str, figures: Figures):
-        self.urls, self.amqp_uri, self.run, self.figures = urls, amqp_uri, run, figures
+    def __init__(
+        self,
+        intake_urls: list[str],
+        amqp_uri: str,
+        run: str,
+        figures: Figures,
+    ):
+        self.intake_urls, self.amqp_uri, self.run, self.figures = (
+            intake_urls,
+            amqp_uri,
+            run,
+            figures,
+        )
         self.accepted: set[int] = set()
         self._lock = threading.Lock()
         self._amqp: pika.BlockingConnection | None = None
@@ -192,10 +203,15 @@ class Clients:
         key = str(uuid.uuid4())  # the same key on every try
         end = time.monotonic() + deadline_s
         session = requests.Session()
+        # spread over the intake replicas (HTTP feedback has the even indices); a retry goes to
+        # the next one
+        attempt = i // 2
         while time.monotonic() < end:
+            url = self.intake_urls[attempt % len(self.intake_urls)]
+            attempt += 1
             try:
                 r = session.post(
-                    self.urls["intake"] + "/api/v1/feedback",
+                    url + "/api/v1/feedback",
                     json={"text": self.text(i)},
                     headers={"Idempotency-Key": key},
                     timeout=10,
@@ -293,6 +309,7 @@ def run(
     faults: list[tuple[str, Callable[[], None]]],
     settle_s: float = 240,
     unexpected_exits: list[str] | None = None,
+    intake_urls: list[str] | None = None,
 ) -> Figures:
     """Submit ``n`` feedback at ``rate``/s while ``faults`` happen, evenly spread over the
     submissions (each fault after its share of them is accepted); then count."""
@@ -302,7 +319,7 @@ def run(
     dead_before = count_dead(amqp_uri)
     total_before = summary_total(urls)
     log = EventLog(amqp_uri, run_id).start()
-    clients = Clients(urls, amqp_uri, run_id, figures)
+    clients = Clients(intake_urls or [urls["intake"]], amqp_uri, run_id, figures)
     sender = threading.Thread(target=submit_all, args=(clients, n, rate), daemon=True)
     sender.start()
     for k, (name, fault) in enumerate(faults):

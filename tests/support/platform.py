@@ -86,8 +86,8 @@ class NativePlatform:
         name = self.replica_name(service, replica)
         return ServiceProcess(service, {**self.env, **port, **env}, name=f"{self.prefix}-{name}")
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+    def url(self, service: str, replica: int = 0) -> str:
+        return f"http://127.0.0.1:{self.ports[service] + 100 * replica}"
 
     def start(self) -> None:
         purge_topology(self.amqp_uri)
