@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared import events
+
 SERVICES = ("intake", "categorization", "notification", "reporting")
 TIMER_WORKERS = 2  # outbox sweeps and model reloads: never queued behind HTTP or AMQP work
 DEFAULT_PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
@@ -84,8 +86,17 @@ def parse_api_keys(raw: str) -> dict[str, str]:
 
 
 def parse_departments(raw: str) -> dict[str, str]:
-    """``"roads=Dinas PU,waste=DLH"`` -> ``{"roads": "Dinas PU", "waste": "DLH"}``."""
-    return dict(_pairs(raw, "=", "SUARA_DEPARTMENTS", "category=department"))
+    """``"roads=Dinas PU,waste=DLH"`` -> ``{"roads": "Dinas PU", "waste": "DLH"}``.
+
+    Checked here, at start-up: an unknown category would otherwise fail every message."""
+    pairs = dict(_pairs(raw, "=", "SUARA_DEPARTMENTS", "category=department"))
+    unknown = sorted(set(pairs) - set(events.CATEGORY_IDS))
+    if unknown:
+        raise ConfigError(
+            f"SUARA_DEPARTMENTS: unknown category {', '.join(unknown)}; "
+            f"one of {', '.join(events.CATEGORY_IDS)}"
+        )
+    return pairs
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

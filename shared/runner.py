@@ -18,6 +18,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared import config  # noqa: E402
 
+EXIT_CONFIG_ERROR = 2
 EXIT_CONTAINER_DIED = 3
 
 SERVICE_CLASSES = {
@@ -37,7 +38,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("service", choices=sorted(SERVICE_CLASSES))
     args = parser.parse_args(argv)
-    cfg = config.load(args.service)
+    try:
+        cfg = config.load(args.service)
+    except config.ConfigError as exc:  # before it takes any work
+        print(f"{args.service}: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     logging.basicConfig(
         level=cfg["LOG_LEVEL"],
         format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s",

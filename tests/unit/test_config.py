@@ -152,3 +152,23 @@ def test_every_setting_read_is_documented():
     assert {"SUARA_AMQP_URI", "SUARA_MONGO_URI", "SUARA_API_KEYS", "SUARA_MAX_ATTEMPTS"} <= (
         documented
     )
+
+
+def test_an_unknown_category_in_departments_stops_the_service_at_start_up():
+    with pytest.raises(config.ConfigError, match="unknown category volcano"):
+        config.load("categorization", {"SUARA_DEPARTMENTS": "roads=Dinas PU,volcano=BPBD"})
+
+
+def test_the_runner_refuses_a_bad_setting_before_it_takes_work():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.runner", "categorization"],
+        env={"SUARA_DEPARTMENTS": "volcano=BPBD", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "configuration error: SUARA_DEPARTMENTS: unknown category volcano" in done.stderr
