@@ -8,7 +8,7 @@ MODEL := services/categorization/model/default.joblib
 SERVERS := deploy/local-servers.sh
 
 .PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
-        bench fuzz chaos up down clean
+        bench fuzz chaos recount up down clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed (PY=$(PY) not found)"; exit 1; }
@@ -66,6 +66,9 @@ fuzz: install servers ## 10,000 property- and grammar-based inputs at every boun
 
 chaos: install servers ## 1,000 feedback while services are killed and servers restarted (tests/chaos)
 	$(BIN)/python -m tests.chaos
+
+recount: install ## reporting's summary counted again from its projection; exit 1 on a difference
+	$(BIN)/python -m services.reporting.recount
 
 up: ## the platform in Docker (needs a Docker engine)
 	docker compose up --build -d

@@ -79,3 +79,44 @@ def summary(
         "by_priority": counts(by_priority),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
+
+
+# ---------------------------------------------------------------- counters
+# The summary comes from one counters document, not from a scan. Each feedback document keeps
+# what it has contributed so far (``counted``); after every event the store moves the
+# difference into the counters, exactly once (services/reporting/store.reconcile).
+COUNTED_GROUPS = {"category": "by_category", "status": "by_status", "priority": "by_priority"}
+
+
+def contribution(doc: dict) -> dict[str, int]:
+    """What one projected feedback adds to the counters: nothing until it was received."""
+    if not doc.get("received"):
+        return {}
+    counts = {"total": 1}
+    for field, group in COUNTED_GROUPS.items():
+        value = doc.get(field)
+        if isinstance(value, str) and value and "." not in value and not value.startswith("$"):
+            counts[f"{group}.{value}"] = 1
+    return counts
+
+
+def count_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """The ``$inc`` that turns the contribution ``before`` into ``after`` (no zero entries)."""
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in set(before) | set(after)}
+    return {k: v for k, v in sorted(delta.items()) if v}
+
+
+def summary_from_counters(doc: dict | None) -> dict:
+    """The summary (the shape ``summary`` gives) from the counters document."""
+    doc = doc or {}
+
+    def group(name: str) -> dict:
+        return {k: v for k, v in sorted((doc.get(name) or {}).items()) if v}
+
+    return {
+        "total": doc.get("total", 0),
+        "by_category": group("by_category"),
+        "by_status": group("by_status"),
+        "by_priority": group("by_priority"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from services.reporting import projections, store
 from shared.http import api, health, json_response
@@ -33,6 +34,10 @@ class ReportingService:
     @api
     def summary(self, request):
         return json_response(200, store.summary(self.db))
+
+    @timer(interval=60)
+    def forget_applied_changes(self):
+        store.forget_applied(self.db)
 
     @http("GET", "/health")
     def health(self, request):

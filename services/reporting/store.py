@@ -1,16 +1,25 @@
-"""Reporting's MongoDB collection: ``feedback`` (its projection)."""
+"""Reporting's MongoDB collections: ``feedback`` (its projection, one document per feedback)
+and ``counters`` (one document: the summary's counts, kept exact by ``reconcile``)."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.reporting import projections
 
+COUNTERS_ID = "all"
+RECONCILE_TRIES = 20
+APPLIED_KEPT_S = 3600  # how long an applied change's id is kept to refuse it a second time
+
 
 def ensure_indexes(db: Database) -> None:
     db.feedback.create_index([("received", 1), ("category", 1)])
     db.feedback.create_index([("received", 1), ("status", 1)])
+    _create_counters(db)  # before the first event: no update of the counters needs an upsert
 
 
 def apply(db: Database, change: tuple[dict, dict]) -> bool:
@@ -19,13 +28,98 @@ def apply(db: Database, change: tuple[dict, dict]) -> bool:
     # Two events of one feedback may race to create its document: the loser's upsert fails
     # on the unique _id, and is tried again against the document that now exists. A second
     # failure means the filter rejects it: a stale or repeated revision.
+    changed = False
     for _ in range(2):
         try:
             result = db.feedback.update_one(query, update, upsert=True)
-            return bool(result.modified_count or result.upserted_id)
+            changed = bool(result.modified_count or result.upserted_id)
+            break
         except DuplicateKeyError:
             continue
-    return False
+    reconcile(db, query["_id"])  # after a repeat too: a crash may have left it half done
+    return changed
+
+
+def reconcile(db: Database, feedback_id: str) -> None:
+    """Move into the counters what this feedback's contribution changed, exactly once.
+
+    1. In the feedback's own document, in one write guarded by a version (retried when another
+       event of it won the race): record what it now contributes, and stage the difference as
+       a change with an id (``pending_counts``).
+    2. Apply each staged change to the counters unless its id is there already, recording the
+       id in the same write (ids are kept ``APPLIED_KEPT_S``, see ``forget_applied``).
+    3. Drop the change from the feedback.
+    A crash between writes is finished by the redelivered event. Every write is by ``_id``."""
+    for _ in range(RECONCILE_TRIES):
+        doc = db.feedback.find_one({"_id": feedback_id})
+        if doc is None:
+            return
+        pending = list(doc.get("pending_counts") or [])
+        now = projections.contribution(doc)
+        # as lists of strings: stored field names cannot have dots, nor arrays nest (FerretDB)
+        delta = projections.count_delta({k: 1 for k in doc.get("counted") or []}, now)
+        if delta:
+            change = {"id": uuid.uuid4().hex, "inc": [f"{k}:{n}" for k, n in delta.items()]}
+            version = doc.get("counted_version")
+            guard = {"$exists": False} if version is None else version
+            staged = db.feedback.update_one(
+                {"_id": feedback_id, "counted_version": guard},
+                {
+                    "$set": {"counted": sorted(now), "counted_version": (version or 0) + 1},
+                    "$push": {"pending_counts": change},
+                },
+            )
+            if staged.modified_count == 0:
+                continue  # another event of this feedback moved it meanwhile: read again
+            pending.append(change)
+        for change in pending:
+            _apply_change(db, change)
+            db.feedback.update_one({"_id": feedback_id}, {"$pull": {"pending_counts": change}})
+        return
+    raise TimeoutError(f"the counts of {feedback_id} kept changing; retried later")
+
+
+def _apply_change(db: Database, change: dict) -> None:
+    """Add one staged change to the counters, unless it was added already."""
+    inc = {k: int(n) for k, _, n in (item.rpartition(":") for item in change["inc"])}
+    for _ in range(2):
+        done = db.counters.update_one(
+            {"_id": COUNTERS_ID, f"applied.{change['id']}": {"$exists": False}},
+            {"$inc": inc, "$set": {f"applied.{change['id']}": datetime.now(UTC)}},
+        )
+        if done.matched_count or db.counters.find_one({"_id": COUNTERS_ID}, {"_id": 1}):
+            return  # added now, or already
+        _create_counters(db)  # gone (a new or emptied database): create it, then add
+
+
+def _create_counters(db: Database) -> None:
+    try:
+        db.counters.insert_one({"_id": COUNTERS_ID, "total": 0, "applied": {}})
+    except DuplicateKeyError:
+        pass
+
+
+def forget_applied(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
+    """Drop the ids of changes applied longer ago than ``older_than_s``: the list stays as
+    small as an hour of changes. Returns how many were dropped."""
+    doc = db.counters.find_one({"_id": COUNTERS_ID}, {"applied": 1}) or {}
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    old = [
+        change_id
+        for change_id, at in (doc.get("applied") or {}).items()
+        if at.replace(tzinfo=at.tzinfo or UTC) < cutoff
+    ]
+    if old:
+        db.counters.update_one(
+            {"_id": COUNTERS_ID}, {"$unset": {f"applied.{change_id}": "" for change_id in old}}
+        )
+    return len(old)
+
+
+def summary(db: Database) -> dict:
+    """From the counters: one read by ``_id``, whatever is stored."""
+    counters = db.counters.find_one({"_id": COUNTERS_ID}, {"applied": 0})
+    return projections.summary_from_counters(counters)
 
 
 def _count_by(db: Database, field: str) -> list[dict]:
@@ -36,7 +130,8 @@ def _count_by(db: Database, field: str) -> list[dict]:
     )
 
 
-def summary(db: Database) -> dict:
+def recount(db: Database) -> dict:
+    """The summary counted again from the projection: a scan, for the recount command only."""
     return projections.summary(
         total=db.feedback.count_documents({"received": True}),
         by_category=_count_by(db, "category"),

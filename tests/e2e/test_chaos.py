@@ -3,6 +3,7 @@ service is SIGKILLed and restarted once, and poison messages arrive; nothing los
 
 from tests.chaos import run as chaos
 from tests.e2e.api_client import API_KEY
+from tests.support.platform import recount
 
 FEEDBACK = 40
 
@@ -30,3 +31,5 @@ def test_short_chaos_loses_and_doubles_nothing(client, native):
     assert figures.submitted == figures.accepted == FEEDBACK
     assert len(figures.faults) == 4
     assert figures.problems() == []
+    done = recount(native)  # the counters the summary reads agree with a recount
+    assert done.returncode == 0, done.stdout + done.stderr

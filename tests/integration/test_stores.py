@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from services.intake import feedback
 from services.intake import store as intake_store
 from services.notification import deliveries
@@ -158,3 +160,72 @@ def test_notification_records_each_delivery_once(db):
     assert notification_store.record(db, planned) == 2
     assert notification_store.record(db, deliveries.plan(categorized("SU-N"))) == 0
     assert len(notification_store.for_feedback(db, "SU-N")) == 2
+
+
+def assert_counts_agree(db) -> dict:
+    live, recounted = reporting_store.summary(db), reporting_store.recount(db)
+    live.pop("generated_at"), recounted.pop("generated_at")
+    assert live == recounted
+    return live
+
+
+def test_reporting_counters_follow_recategorizations_repeats_and_any_order(db):
+    reporting_store.ensure_indexes(db)
+    apply = reporting_store.apply
+    apply(db, projections.on_categorized(categorized("SU-A", 1, "roads")))  # before received
+    apply(db, projections.on_received(received("SU-A")))
+    apply(db, projections.on_categorized(categorized("SU-A", 2, "traffic")))  # a correction
+    apply(db, projections.on_categorized(categorized("SU-A", 1, "roads")))  # stale: ignored
+    apply(db, projections.on_received(received("SU-A")))  # repeated
+    apply(db, projections.on_received(received("SU-B")))
+    apply(db, projections.on_urgent(urgent("SU-C")))  # never received: not counted yet
+    counts = assert_counts_agree(db)
+    assert counts["total"] == 2 and counts["by_category"] == {"traffic": 1}
+    assert counts["by_status"] == {"categorized": 1, "received": 1}
+    assert db.counters.count_documents({}) == 1
+
+
+def test_reporting_counters_are_exact_when_events_of_one_feedback_race(db):
+    reporting_store.ensure_indexes(db)
+    for i in range(15):
+        fid = f"SU-RACE{i}"
+        changes = [
+            projections.on_received(received(fid)),
+            projections.on_categorized(categorized(fid)),
+            projections.on_categorized(categorized(fid, 2, "water")),
+            projections.on_received(received(fid)),
+        ]
+        threads = [threading.Thread(target=reporting_store.apply, args=(db, c)) for c in changes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    counts = assert_counts_agree(db)
+    assert counts["total"] == 15 and counts["by_category"] == {"water": 15}
+
+
+def test_a_crash_between_staging_and_counting_is_finished_once_by_the_redelivery(db, monkeypatch):
+    reporting_store.ensure_indexes(db)
+    crash = projections.on_received(received("SU-CRASH"))
+
+    def fail(db, change):
+        raise ConnectionError("the process died here")
+
+    monkeypatch.setattr(reporting_store, "_apply_change", fail)
+    with pytest.raises(ConnectionError):
+        reporting_store.apply(db, crash)
+    assert db.feedback.find_one({"_id": "SU-CRASH"})["pending_counts"]  # staged, not counted
+    monkeypatch.undo()
+    reporting_store.apply(db, crash)  # the event again
+    reporting_store.apply(db, crash)  # and once more
+    assert assert_counts_agree(db)["total"] == 1
+    assert db.feedback.find_one({"_id": "SU-CRASH"})["pending_counts"] == []
+
+
+def test_applied_change_ids_are_forgotten_after_an_hour_only(db):
+    reporting_store.ensure_indexes(db)
+    reporting_store.apply(db, projections.on_received(received("SU-1")))
+    assert reporting_store.forget_applied(db) == 0
+    assert reporting_store.forget_applied(db, older_than_s=-1) == 1
+    assert db.counters.find_one({"_id": "all"})["applied"] == {}
+    assert reporting_store.summary(db)["total"] == 1

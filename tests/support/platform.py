@@ -182,3 +182,22 @@ class LocalServers:
 
     def stop(self) -> None:
         self.run("stop")
+
+
+def recount(platform: NativePlatform) -> subprocess.CompletedProcess:
+    """The documented recount command against this platform's reporting database."""
+    import sys
+
+    env = {
+        **os.environ,
+        "SUARA_MONGO_URI": platform.mongo_uri,
+        "SUARA_REPORTING_DB": platform.db_name("reporting"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "services.reporting.recount"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -1,0 +1,53 @@
+"""Recount the summary from reporting's projection and compare it with the live counters.
+
+    python -m services.reporting.recount        (SUARA_MONGO_URI / SUARA_REPORTING_MONGO_URI,
+                                                 SUARA_REPORTING_DB, as the service reads them)
+
+Prints both and every difference; exits 0 when they agree, 1 when they do not. It scans the
+projection (the counters exist so that nothing else has to): run it after an incident, or in
+the fault tests, not on every request.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from services.reporting import store
+from shared import config
+from shared.mongo import connect
+
+
+def differences(live: dict, recounted: dict) -> dict[str, tuple[int, int]]:
+    """``{"by_status.received": (live, recounted), ...}`` for every count that differs."""
+    found = {}
+    if live.get("total", 0) != recounted.get("total", 0):
+        found["total"] = (live.get("total", 0), recounted.get("total", 0))
+    for group in ("by_category", "by_status", "by_priority"):
+        a, b = live.get(group) or {}, recounted.get(group) or {}
+        for key in sorted(set(a) | set(b)):
+            if a.get(key, 0) != b.get(key, 0):
+                found[f"{group}.{key}"] = (a.get(key, 0), b.get(key, 0))
+    return found
+
+
+def main(argv=None) -> int:
+    cfg = config.load("reporting")
+    client = connect(cfg["MONGO_URI"])
+    try:
+        db = client[cfg["MONGO_DB"]]
+        live, recounted = store.summary(db), store.recount(db)
+    finally:
+        client.close()
+    found = differences(live, recounted)
+    for doc in (live, recounted):
+        doc.pop("generated_at", None)
+    print(json.dumps({"live": live, "recounted": recounted}, indent=1, sort_keys=True))
+    for key, (a, b) in found.items():
+        print(f"differs: {key}: live {a}, recounted {b}", file=sys.stderr)
+    print("recount: the counters agree" if not found else "recount: DIFFERENCES", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
