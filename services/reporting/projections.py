@@ -106,17 +106,16 @@ def count_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]
     return {k: v for k, v in sorted(delta.items()) if v}
 
 
-def summary_from_counters(doc: dict | None) -> dict:
-    """The summary (the shape ``summary`` gives) from the counters document."""
-    doc = doc or {}
-
-    def group(name: str) -> dict:
-        return {k: v for k, v in sorted((doc.get(name) or {}).items()) if v}
-
+def summary_from_counters(shards: list[dict]) -> dict:
+    """The summary (the shape ``summary`` gives) from the counters documents, added up."""
+    total, groups = 0, {group: {} for group in COUNTED_GROUPS.values()}
+    for shard in shards:
+        total += shard.get("total", 0)
+        for group, counts in groups.items():
+            for key, n in (shard.get(group) or {}).items():
+                counts[key] = counts.get(key, 0) + n
     return {
-        "total": doc.get("total", 0),
-        "by_category": group("by_category"),
-        "by_status": group("by_status"),
-        "by_priority": group("by_priority"),
+        "total": total,
+        **{group: {k: v for k, v in sorted(c.items()) if v} for group, c in groups.items()},
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }

@@ -1,8 +1,10 @@
 """Reporting's MongoDB collections: ``feedback`` (its projection, one document per feedback)
-and ``counters`` (one document: the summary's counts, kept exact by ``reconcile``)."""
+and ``counters`` (the summary's counts in ``COUNTER_SHARDS`` documents, a feedback's always in
+the same one, kept exact by ``reconcile``)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +13,16 @@ from pymongo.errors import DuplicateKeyError
 
 from services.reporting import projections
 
-COUNTERS_ID = "all"
+COUNTER_SHARDS = 32  # each document lists the changes it applied lately: keep them small
 RECONCILE_TRIES = 20
-APPLIED_KEPT_S = 3600  # how long an applied change's id is kept to refuse it a second time
+# How long an applied change's id is kept, to refuse the change a second time: far longer than
+# a handler can take between two of its writes (a redelivery comes within seconds).
+APPLIED_KEPT_S = 600
+
+
+def counter_shard(feedback_id: str) -> str:
+    digest = hashlib.sha256(feedback_id.encode()).digest()
+    return f"shard-{int.from_bytes(digest[:4], 'big') % COUNTER_SHARDS:02d}"
 
 
 def ensure_indexes(db: Database) -> None:
@@ -73,53 +82,55 @@ def reconcile(db: Database, feedback_id: str) -> None:
                 continue  # another event of this feedback moved it meanwhile: read again
             pending.append(change)
         for change in pending:
-            _apply_change(db, change)
+            _apply_change(db, counter_shard(feedback_id), change)
             db.feedback.update_one({"_id": feedback_id}, {"$pull": {"pending_counts": change}})
         return
     raise TimeoutError(f"the counts of {feedback_id} kept changing; retried later")
 
 
-def _apply_change(db: Database, change: dict) -> None:
-    """Add one staged change to the counters, unless it was added already."""
+def _apply_change(db: Database, shard: str, change: dict) -> None:
+    """Add one staged change to its counters document, unless it was added already."""
     inc = {k: int(n) for k, _, n in (item.rpartition(":") for item in change["inc"])}
     for _ in range(2):
         done = db.counters.update_one(
-            {"_id": COUNTERS_ID, f"applied.{change['id']}": {"$exists": False}},
+            {"_id": shard, f"applied.{change['id']}": {"$exists": False}},
             {"$inc": inc, "$set": {f"applied.{change['id']}": datetime.now(UTC)}},
         )
-        if done.matched_count or db.counters.find_one({"_id": COUNTERS_ID}, {"_id": 1}):
+        if done.matched_count or db.counters.find_one({"_id": shard}, {"_id": 1}):
             return  # added now, or already
-        _create_counters(db)  # gone (a new or emptied database): create it, then add
+        _create_counters(db)  # gone (a new or emptied database): create them, then add
 
 
 def _create_counters(db: Database) -> None:
-    try:
-        db.counters.insert_one({"_id": COUNTERS_ID, "total": 0, "applied": {}})
-    except DuplicateKeyError:
-        pass
+    for n in range(COUNTER_SHARDS):
+        try:
+            db.counters.insert_one({"_id": f"shard-{n:02d}", "total": 0, "applied": {}})
+        except DuplicateKeyError:
+            pass
 
 
 def forget_applied(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
     """Drop the ids of changes applied longer ago than ``older_than_s``: the list stays as
     small as an hour of changes. Returns how many were dropped."""
-    doc = db.counters.find_one({"_id": COUNTERS_ID}, {"applied": 1}) or {}
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
-    old = [
-        change_id
-        for change_id, at in (doc.get("applied") or {}).items()
-        if at.replace(tzinfo=at.tzinfo or UTC) < cutoff
-    ]
-    if old:
-        db.counters.update_one(
-            {"_id": COUNTERS_ID}, {"$unset": {f"applied.{change_id}": "" for change_id in old}}
-        )
-    return len(old)
+    dropped = 0
+    for n in range(COUNTER_SHARDS):
+        shard = f"shard-{n:02d}"
+        doc = db.counters.find_one({"_id": shard}, {"applied": 1}) or {}
+        old = [
+            change_id
+            for change_id, at in (doc.get("applied") or {}).items()
+            if at.replace(tzinfo=at.tzinfo or UTC) < cutoff
+        ]
+        if old:
+            db.counters.update_one({"_id": shard}, {"$unset": {f"applied.{c}": "" for c in old}})
+            dropped += len(old)
+    return dropped
 
 
 def summary(db: Database) -> dict:
-    """From the counters: one read by ``_id``, whatever is stored."""
-    counters = db.counters.find_one({"_id": COUNTERS_ID}, {"applied": 0})
-    return projections.summary_from_counters(counters)
+    """From the counters: ``COUNTER_SHARDS`` small documents, whatever is stored."""
+    return projections.summary_from_counters(list(db.counters.find({}, {"applied": 0})))
 
 
 def _count_by(db: Database, field: str) -> list[dict]:

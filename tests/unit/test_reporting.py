@@ -315,3 +315,43 @@ def test_events_of_different_feedback_do_not_mix():
     assert set(docs) == {FID, other}
     assert docs[FID]["category"] == "roads"
     assert docs[other]["status"] == "in_review" and docs[other]["revision"] == 1
+
+
+# --- counters: what a feedback contributes, and the difference an event makes ---
+
+
+def test_a_feedback_contributes_nothing_until_received_then_one_per_group():
+    assert projections.contribution({"status": "received", "category": "roads"}) == {}
+    doc = {"received": True, "status": "categorized", "category": "roads", "priority": "urgent"}
+    assert projections.contribution(doc) == {
+        "total": 1,
+        "by_category.roads": 1,
+        "by_status.categorized": 1,
+        "by_priority.urgent": 1,
+    }
+    odd = {"received": True, "status": "received", "category": "$x", "priority": "a.b"}
+    assert projections.contribution(odd) == {"total": 1, "by_status.received": 1}
+
+
+def test_a_recategorization_moves_one_count_between_groups():
+    before = {"total": 1, "by_category.roads": 1, "by_status.in_review": 1}
+    after = {"total": 1, "by_category.traffic": 1, "by_status.categorized": 1}
+    assert projections.count_delta(before, after) == {
+        "by_category.roads": -1,
+        "by_category.traffic": 1,
+        "by_status.categorized": 1,
+        "by_status.in_review": -1,
+    }
+    assert projections.count_delta(after, after) == {}
+
+
+def test_the_summary_adds_up_the_counter_shards_and_drops_zeros():
+    shards = [
+        {"total": 2, "by_category": {"roads": 2, "water": 0}, "by_status": {"received": 2}},
+        {"total": 1, "by_category": {"roads": 1}, "by_priority": {"normal": 1}},
+        {},
+    ]
+    result = projections.summary_from_counters(shards)
+    assert result["total"] == 3
+    assert result["by_category"] == {"roads": 3}
+    assert result["by_status"] == {"received": 2} and result["by_priority"] == {"normal": 1}
