@@ -226,6 +226,16 @@ class Server(WebServer):
         self.open_connections = 0
         super().setup()
 
+    def start(self):
+        # nameko's start with a listen backlog above the connection cap: with eventlet's 50, a
+        # burst of connections waits in SYN retransmits for seconds, and arrives in any order
+        if not self._starting:
+            self._starting = True
+            self._sock = eventlet.listen(self.bind_addr, backlog=self.max_connections + 128)
+            self._sock.settimeout(None)  # https://github.com/celery/kombu/issues/838
+            self._serv = self.get_wsgi_server(self._sock, self.get_wsgi_app())
+            self._gt = self.container.spawn_managed_thread(self.run)
+
     def run(self):
         while self._is_accepting:
             sock, addr = self._sock.accept()
