@@ -159,6 +159,13 @@ class InvalidEvent(InvalidMessage):
     """A message that is not a valid Suara CloudEvent; the text says why."""
 
 
+class ContractBroken(RuntimeError):
+    """An event *we* are about to publish breaks its own contract: our bug, not the sender's.
+
+    Not an InvalidMessage, so a consumer that builds it retries and then dead-letters the
+    incoming message as "failed", instead of blaming that message as invalid."""
+
+
 def json_object(body: bytes | str) -> dict:
     """The JSON object in a message body, within shared.untrusted's bounds, or InvalidMessage."""
     try:
@@ -177,7 +184,7 @@ def build(service: str, event_type: str, data: dict, *, subject: str, correlatio
     contract = spec(service, event_type)
     errors = contract.schema().validate(data)
     if errors:
-        raise InvalidEvent(f"{event_type} data breaks its contract: {errors}")
+        raise ContractBroken(f"outgoing {event_type} data breaks its contract: {errors}")
     return {
         "specversion": SPEC_VERSION,
         "id": str(uuid.uuid4()),

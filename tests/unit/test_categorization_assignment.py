@@ -132,7 +132,7 @@ def test_the_events_carry_no_feedback_text():
 
 
 def test_a_decision_outside_the_contract_is_refused():
-    with pytest.raises(events.InvalidEvent, match="category"):
+    with pytest.raises(events.ContractBroken, match="category"):
         assignment.new_assignment(FID, TEXT, decision(category="potholes"), correlation_id="c")
 
 
@@ -190,5 +190,5 @@ def test_each_correction_bumps_the_revision():
 
 
 def test_a_correction_to_an_unknown_category_is_refused():
-    with pytest.raises(events.InvalidEvent, match="category"):
+    with pytest.raises(events.ContractBroken, match="category"):
         assignment.correction(current(), "potholes", "Dinas PUPR", client="staff-portal")

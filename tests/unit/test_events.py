@@ -129,8 +129,10 @@ def test_build_gives_every_event_its_own_id():
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_build_rejects_data_breaking_the_contract(key, data, field):
-    with pytest.raises(events.InvalidEvent) as err:
+    with pytest.raises(events.ContractBroken) as err:
         events.build(*key, data, subject=FID, correlation_id="c")
+    # our own bug: never an InvalidMessage, which would blame the message being handled
+    assert not isinstance(err.value, events.InvalidMessage)
     assert "breaks its contract" in str(err.value)
     assert field in str(err.value)
 
@@ -139,7 +141,7 @@ def test_build_rejects_data_breaking_the_contract(key, data, field):
 def test_build_rejects_data_without_a_required_field(missing):
     data = received_data()
     del data[missing]
-    with pytest.raises(events.InvalidEvent, match=missing):
+    with pytest.raises(events.ContractBroken, match=missing):
         events.build("intake", "feedback.received", data, subject=FID, correlation_id="c")
 
 
