@@ -63,6 +63,14 @@ SETTINGS = (
         "department overrides, comma-separated category=department pairs",
     ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
+    Setting(
+        "SUARA_MODEL_PATH",
+        "services/categorization/model/default.joblib",
+        "the model file of suara classify/eval, and of a service with no stored model",
+    ),
+    Setting(
+        "SUARA_CORPUS_DIR", "services/categorization/corpus", "another corpus, for experiments"
+    ),
 )
 
 
@@ -116,6 +124,21 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def optional(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A setting without a default (a path, say): its value, or None when unset or empty."""
+    return (os.environ if env is None else env).get(name) or None
+
+
+def service_mongo(service: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """(MongoDB URI, database) of ``service``: its own URI (its own credentials) if set, else
+    the shared one, else None; the same pair the service itself uses (``load``), so that its
+    tools (``suara train``) never write elsewhere than the service reads."""
+    env = os.environ if env is None else env
+    prefix = f"SUARA_{service.upper()}_"
+    uri = env.get(prefix + "MONGO_URI") or env.get("SUARA_MONGO_URI") or None
+    return uri, env.get(prefix + "DB", service)
+
+
 def outbox_sweep_s(env: Mapping[str, str] | None = None) -> int:
     """Seconds between outbox sweeps (read at import by shared.outbox: @timer is fixed)."""
     return _int(os.environ if env is None else env, "SUARA_OUTBOX_SWEEP_S", 2)
@@ -127,9 +150,8 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         raise ConfigError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     env = os.environ if env is None else env
     prefix = f"SUARA_{service.upper()}_"
-    mongo_uri = env.get(prefix + "MONGO_URI") or env.get(
-        "SUARA_MONGO_URI", "mongodb://127.0.0.1:27017/"
-    )
+    mongo_uri, mongo_db = service_mongo(service, env)
+    mongo_uri = mongo_uri or "mongodb://127.0.0.1:27017/"
     host = env.get("SUARA_HTTP_HOST", "127.0.0.1")
     port = _int(env, prefix + "PORT", DEFAULT_PORTS[service])
     amqp_workers = _positive(env, "SUARA_MAX_WORKERS", 10)
@@ -146,7 +168,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "HEARTBEAT": 30,
         "LOGGING": None,
         "MONGO_URI": mongo_uri,
-        "MONGO_DB": env.get(prefix + "DB", service),
+        "MONGO_DB": mongo_db,
         "API_KEYS": parse_api_keys(env.get("SUARA_API_KEYS", "")),
         "MAX_ATTEMPTS": _int(env, "SUARA_MAX_ATTEMPTS", 5),
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),

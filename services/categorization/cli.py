@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,9 +19,8 @@ from services.categorization import corpus, triage
 from services.categorization.classifier import DEFAULT_MODEL_PATH, Model, train
 from services.categorization.evaluation import Report, evaluate, format_report
 from services.categorization.taxonomy import is_category
+from shared import config
 
-MONGO_URI_ENV = "SUARA_MONGO_URI"
-MODEL_PATH_ENV = "SUARA_MODEL_PATH"
 BATCH_SIZE = 2000
 
 
@@ -69,7 +67,7 @@ def train_model(
 def load_model(path: Path | str | None = None) -> Model:
     """The model file at `path` (default: $SUARA_MODEL_PATH or DEFAULT_MODEL_PATH); when it is
     missing, a model trained in memory on the corpus train split."""
-    path = Path(path or os.environ.get(MODEL_PATH_ENV) or DEFAULT_MODEL_PATH)
+    path = Path(path or config.optional("SUARA_MODEL_PATH") or DEFAULT_MODEL_PATH)
     if path.exists():
         return Model.load(path)
     _log(f"suara: no model file at {path}; training one in memory (run `suara train` to keep it)")
@@ -182,7 +180,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     extra: list[tuple[str, str]] = []
     for path in args.extra or []:
         extra.extend(corpus.read_examples(path))
-    mongo_uri = args.mongo_uri or os.environ.get(MONGO_URI_ENV)
+    # the database the categorization service reads: SUARA_CATEGORIZATION_MONGO_URI first
+    mongo_uri = args.mongo_uri or config.service_mongo("categorization")[0]
     modelstore = None
     if mongo_uri:
         # The DB-backed form: stored staff corrections join the training data, and the model
@@ -229,7 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     train_.add_argument(
         "--extra", action="append", help="JSONL {text, category} to train on too (repeatable)"
     )
-    train_.add_argument("--mongo-uri", help=f"also use/store in MongoDB (env {MONGO_URI_ENV})")
+    train_.add_argument(
+        "--mongo-uri",
+        help="also use/store in MongoDB (default: SUARA_CATEGORIZATION_MONGO_URI, "
+        "else SUARA_MONGO_URI; database SUARA_CATEGORIZATION_DB)",
+    )
     train_.add_argument("--seed", type=int, default=0)
     train_.set_defaults(handler=_cmd_train)
     return parser

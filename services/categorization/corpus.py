@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,9 +19,9 @@ from pathlib import Path
 
 from services.categorization.normalize import normalize
 from services.categorization.taxonomy import CATEGORY_IDS, is_category
+from shared import config
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
-CORPUS_DIR_ENV = "SUARA_CORPUS_DIR"  # another corpus folder, for experiments
 HELDOUT_PERCENT = 20
 NEAR_DUPLICATE_COSINE = 0.9
 LANGS = ("id", "en", "jv", "mix")
@@ -46,7 +45,7 @@ class CorpusError(ValueError):
 
 
 def default_dir() -> Path:
-    return Path(os.environ.get(CORPUS_DIR_ENV) or CORPUS_DIR).resolve()
+    return Path(config.optional("SUARA_CORPUS_DIR") or CORPUS_DIR).resolve()
 
 
 def parse_line(line: str, source: str = "") -> Record:

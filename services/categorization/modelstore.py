@@ -8,7 +8,6 @@ staff corrections, used as extra training examples by ``suara train``.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 
 from bson.binary import Binary
@@ -16,8 +15,7 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 
 from services.categorization.classifier import Model
-
-DB_ENV = "SUARA_CATEGORIZATION_DB"
+from shared import config
 
 
 def ensure_indexes(db: Database) -> None:
@@ -62,7 +60,7 @@ def corrections(db: Database) -> list[dict]:
 def _database(uri: str) -> Database:
     from shared.mongo import connect
 
-    return connect(uri)[os.environ.get(DB_ENV, "categorization")]
+    return connect(uri)[config.service_mongo("categorization")[1]]
 
 
 # The two entry points of the DB-backed `suara train` (services/categorization/cli.py).

@@ -108,7 +108,8 @@ def test_eval_prints_the_report(model_path, tmp_path, capsys):
 
 
 def test_train_with_extra_examples_writes_a_model(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv(cli.MONGO_URI_ENV, raising=False)
+    monkeypatch.delenv("SUARA_MONGO_URI", raising=False)
+    monkeypatch.delenv("SUARA_CATEGORIZATION_MONGO_URI", raising=False)
     extra = tmp_path / "extra.jsonl"
     extra.write_text(
         json.dumps({"text": "ular masuk dapur warga", "category": "public_order"}) + "\n"
@@ -139,7 +140,7 @@ def test_train_uses_the_model_store_when_a_mongo_uri_is_set(tmp_path, capsys, mo
     store.store_trained_model = lambda uri, model: calls.setdefault("store", (uri, model.version))
     monkeypatch.setitem(sys.modules, "services.categorization.modelstore", store)
     monkeypatch.setattr(services.categorization, "modelstore", store, raising=False)
-    monkeypatch.setenv(cli.MONGO_URI_ENV, "mongodb://test")
+    monkeypatch.setenv("SUARA_MONGO_URI", "mongodb://test")
     assert cli.main(["train", "--output", str(tmp_path / "m.joblib")]) == 0
     assert calls["load"] == "mongodb://test"
     assert calls["store"][0] == "mongodb://test"

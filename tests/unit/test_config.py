@@ -172,3 +172,27 @@ def test_the_runner_refuses_a_bad_setting_before_it_takes_work():
     )
     assert done.returncode == 2
     assert "configuration error: SUARA_DEPARTMENTS: unknown category volcano" in done.stderr
+
+
+def test_a_services_tools_use_the_database_the_service_uses():
+    env = {
+        "SUARA_MONGO_URI": "mongodb://shared/",
+        "SUARA_CATEGORIZATION_MONGO_URI": "mongodb://own/",
+        "SUARA_CATEGORIZATION_DB": "cat_db",
+    }
+    assert config.service_mongo("categorization", env) == ("mongodb://own/", "cat_db")
+    cfg = config.load("categorization", env)
+    assert (cfg["MONGO_URI"], cfg["MONGO_DB"]) == ("mongodb://own/", "cat_db")
+    assert config.service_mongo("categorization", {"SUARA_MONGO_URI": "mongodb://s/"}) == (
+        "mongodb://s/",
+        "categorization",
+    )
+    assert config.service_mongo("categorization", {}) == (None, "categorization")
+
+
+def test_optional_settings_are_none_when_unset_or_empty():
+    assert config.optional("SUARA_MODEL_PATH", {}) is None
+    assert config.optional("SUARA_MODEL_PATH", {"SUARA_MODEL_PATH": ""}) is None
+    assert config.optional("SUARA_MODEL_PATH", {"SUARA_MODEL_PATH": "/m.joblib"}) == "/m.joblib"
+    documented = {s.name for s in config.SETTINGS}
+    assert {"SUARA_MODEL_PATH", "SUARA_CORPUS_DIR"} <= documented
