@@ -1,4 +1,6 @@
-"""Categorization's MongoDB collections: ``decisions`` (one per feedback) and ``corrections``."""
+"""Categorization's MongoDB collections: ``decisions`` (one per feedback), ``corrections``, and
+``review_queue`` (the decisions waiting for staff: small, so listing it never scans the
+decisions)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from shared import outbox
 
 
 def ensure_indexes(db: Database) -> None:
-    db.decisions.create_index([("needs_review", 1), ("created_at", 1)])
+    db.review_queue.create_index("created_at")
     outbox.ensure_indexes(db.decisions)
     modelstore.ensure_indexes(db)
 
@@ -24,6 +26,8 @@ def get(db: Database, feedback_id: str) -> dict | None:
 
 def insert(db: Database, decision: dict) -> bool:
     """Store the first decision for a feedback; False if one exists (a repeated event)."""
+    if decision.get("needs_review"):  # queued first: a crash before the decision leaves an
+        _queue_for_review(db, decision)  # item that listing drops, never a lost review
     outbox.mark(db.decisions, decision["_id"], decision["outbox"])
     try:
         db.decisions.insert_one(decision)
@@ -32,15 +36,24 @@ def insert(db: Database, decision: dict) -> bool:
         return False
 
 
+def _queue_for_review(db: Database, decision: dict) -> None:
+    try:
+        db.review_queue.insert_one({"_id": decision["_id"], "created_at": decision["created_at"]})
+    except DuplicateKeyError:
+        pass
+
+
 def review_queue(db: Database, limit: int = 100) -> list[dict]:
-    return list(
-        db.decisions.find(
-            {"needs_review": True},
-            {"outbox": 0, "outbox_at": 0},
-        )
-        .sort("created_at", 1)
-        .limit(limit)
-    )
+    """The decisions waiting for review, oldest first: the queue, then each decision by _id.
+    Items whose decision no longer needs review (corrected, or never stored) are dropped."""
+    items = []
+    for item in db.review_queue.find().sort("created_at", 1).limit(limit):
+        doc = db.decisions.find_one({"_id": item["_id"]}, {"outbox": 0, "outbox_at": 0})
+        if doc is not None and doc.get("needs_review"):
+            items.append(doc)
+        elif doc is not None:  # reviewed: the removal after the correction did not happen
+            db.review_queue.delete_one({"_id": item["_id"]})
+    return items
 
 
 def correct(db: Database, feedback_id: str, update: dict, expected_revision: int) -> dict | None:
@@ -54,6 +67,8 @@ def correct(db: Database, feedback_id: str, update: dict, expected_revision: int
     )
     if doc is not None:
         doc.pop("outbox", None)
+        if not doc.get("needs_review"):
+            db.review_queue.delete_one({"_id": feedback_id})
     return doc
 
 

@@ -229,3 +229,47 @@ def test_applied_change_ids_are_forgotten_after_an_hour_only(db):
     assert reporting_store.forget_applied(db, older_than_s=-1) == 1
     assert all(d["applied"] == {} for d in db.counters.find())
     assert reporting_store.summary(db)["total"] == 1
+
+
+def _decision(fid: str, needs_review: bool, minute: int) -> dict:
+    from datetime import UTC, datetime
+
+    from services.categorization import assignment
+    from services.categorization.triage import Decision
+
+    made = Decision(
+        "roads",
+        0.4 if needs_review else 0.9,
+        "Dinas PUPR",
+        "normal",
+        [],
+        "id",
+        needs_review=needs_review,
+    )
+    return assignment.new_assignment(
+        fid,
+        "jalan rusak",
+        made,
+        correlation_id="c",
+        now=datetime(2026, 12, 1, 8, minute, tzinfo=UTC),
+    )
+
+
+def test_the_review_queue_lists_what_waits_oldest_first_and_forgets_what_was_reviewed(db):
+    from services.categorization import assignment
+    from services.categorization import store as categorization_store
+
+    categorization_store.ensure_indexes(db)
+    for fid, review, minute in (("SU-R2", True, 2), ("SU-OK", False, 0), ("SU-R1", True, 1)):
+        assert categorization_store.insert(db, _decision(fid, review, minute))
+    assert not categorization_store.insert(db, _decision("SU-R1", True, 1))  # a repeat
+    queue = [d["_id"] for d in categorization_store.review_queue(db)]
+    assert queue == ["SU-R1", "SU-R2"]
+    assert db.review_queue.count_documents({}) == 2  # only what waits: not every decision
+    current = categorization_store.get(db, "SU-R1")
+    update = assignment.correction(current, "traffic", "Dishub", client="staff")
+    assert categorization_store.correct(db, "SU-R1", update, current["revision"])
+    assert [d["_id"] for d in categorization_store.review_queue(db)] == ["SU-R2"]
+    db.review_queue.insert_one({"_id": "SU-OK", "created_at": current["created_at"]})  # stale
+    assert [d["_id"] for d in categorization_store.review_queue(db)] == ["SU-R2"]
+    assert db.review_queue.count_documents({}) == 1
