@@ -1,21 +1,37 @@
-"""Notification's MongoDB collection: ``deliveries`` (the delivery log)."""
+"""Notification's MongoDB collections: ``deliveries`` (the delivery log) and
+``by_feedback`` (each feedback's delivery ids, so its log is read by ``_id`` alone)."""
 
 from __future__ import annotations
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 DUPLICATE_KEY = 11000
 
 
 def ensure_indexes(db: Database) -> None:
-    db.deliveries.create_index([("feedback_id", 1), ("created_at", 1)])
+    pass  # every read and write is by _id
+
+
+def _index(db: Database, deliveries: list[dict]) -> None:
+    """List the deliveries under their feedback, before they are stored: a crash between the
+    two leaves an id that listing skips, never a delivery that listing misses."""
+    by_feedback: dict[str, list[str]] = {}
+    for d in deliveries:
+        by_feedback.setdefault(d["feedback_id"], []).append(d["_id"])
+    for feedback_id, ids in by_feedback.items():
+        update = {"$addToSet": {"ids": {"$each": ids}}}
+        try:
+            db.by_feedback.update_one({"_id": feedback_id}, update, upsert=True)
+        except DuplicateKeyError:  # two first deliveries raced to create it: it exists now
+            db.by_feedback.update_one({"_id": feedback_id}, update)
 
 
 def record(db: Database, deliveries: list[dict]) -> int:
     """Insert deliveries not recorded yet; returns how many were new."""
     if not deliveries:
         return 0
+    _index(db, deliveries)
     try:
         return len(db.deliveries.insert_many(deliveries, ordered=False).inserted_ids)
     except BulkWriteError as exc:
@@ -26,4 +42,7 @@ def record(db: Database, deliveries: list[dict]) -> int:
 
 
 def for_feedback(db: Database, feedback_id: str) -> list[dict]:
-    return list(db.deliveries.find({"feedback_id": feedback_id}).sort("created_at", 1))
+    """A feedback's deliveries, oldest first: its index, then each delivery by ``_id``."""
+    index = db.by_feedback.find_one({"_id": feedback_id}) or {}
+    found = (db.deliveries.find_one({"_id": i}) for i in index.get("ids", []))
+    return sorted((d for d in found if d is not None), key=lambda d: (d["created_at"], d["_id"]))

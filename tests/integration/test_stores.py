@@ -273,3 +273,19 @@ def test_the_review_queue_lists_what_waits_oldest_first_and_forgets_what_was_rev
     db.review_queue.insert_one({"_id": "SU-OK", "created_at": current["created_at"]})  # stale
     assert [d["_id"] for d in categorization_store.review_queue(db)] == ["SU-R2"]
     assert db.review_queue.count_documents({}) == 1
+
+
+def test_a_feedbacks_delivery_log_is_read_through_its_index_in_order(db):
+    notification_store.ensure_indexes(db)
+    notification_store.record(db, deliveries.plan(received("SU-L")))
+    notification_store.record(db, deliveries.plan(categorized("SU-L")))
+    notification_store.record(db, deliveries.plan(categorized("SU-OTHER")))
+    notification_store.record(db, deliveries.plan(categorized("SU-L", 2)))  # a correction
+    log = notification_store.for_feedback(db, "SU-L")
+    assert [d["kind"] for d in log][:1] == ["received"] and len(log) == 5
+    assert {d["feedback_id"] for d in log} == {"SU-L"}
+    assert [d["created_at"] for d in log] == sorted(d["created_at"] for d in log)
+    # an id listed before its delivery was stored (a crash between): skipped, not an error
+    db.by_feedback.update_one({"_id": "SU-L"}, {"$addToSet": {"ids": "SU-L:ghost:citizen"}})
+    assert len(notification_store.for_feedback(db, "SU-L")) == 5
+    assert notification_store.for_feedback(db, "SU-NONE") == []
