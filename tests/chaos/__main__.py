@@ -10,10 +10,11 @@ lost = duplicated = 0 and every queue drained.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import uuid
 
-from deploy.platform import ROOT, start_servers
+from deploy.platform import ROOT, SERVERS_SCRIPT, start_servers
 from tests.chaos import run as chaos
 from tests.support.platform import LocalServers, NativePlatform
 
@@ -26,7 +27,7 @@ def main(argv=None) -> int:
     parser.add_argument("--feedback", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10.0, help="feedback per second")
     args = parser.parse_args(argv)
-    start_servers()  # the default instance builds FerretDB when it is missing
+    started_default = start_servers()  # the default instance builds FerretDB when missing
     servers = LocalServers(ROOT / "var" / "chaos", amqp_port=5673, mongo_port=27018).start()
     platform = NativePlatform(
         uuid.uuid4().hex[:8],
@@ -66,6 +67,8 @@ def main(argv=None) -> int:
     finally:
         platform.stop()
         servers.stop()
+        if started_default:
+            subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
     print(f"make chaos: {args.feedback} feedback at {args.rate:g}/s")
     print(figures.report())
     problems = figures.problems()
