@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from shared import config, events
+from shared import config
 
 log = logging.getLogger(__name__)
 
@@ -30,31 +30,6 @@ Publish = Callable[[dict], None]
 # How often a service looks for events left staged. Read at import: nameko's @timer takes a
 # fixed interval. On FerretDB each sweep reads the whole collection: raise it there.
 SWEEP_INTERVAL_S = config.outbox_sweep_s()
-
-
-def entry(service: str, event_type: str, data: dict, *, subject: str, correlation_id: str) -> dict:
-    """An outbox entry: a contract-checked CloudEvent and where it goes."""
-    contract = events.spec(service, event_type)
-    event = events.build(service, event_type, data, subject=subject, correlation_id=correlation_id)
-    return {
-        "id": event["id"],
-        "exchange": contract.exchange,
-        "routing_key": contract.type,
-        "event": event,
-    }
-
-
-def staged(entries: Iterable[dict], now: datetime | None = None) -> dict:
-    """Fields to ``$set`` (or include in an insert) that stage ``entries``."""
-    return {"outbox": list(entries), "outbox_at": now or datetime.now(UTC)}
-
-
-def push(entries: Iterable[dict], now: datetime | None = None) -> dict:
-    """An update that appends ``entries`` to a document's outbox."""
-    return {
-        "$push": {"outbox": {"$each": list(entries)}},
-        "$set": {"outbox_at": now or datetime.now(UTC)},
-    }
 
 
 PENDING = "outbox_pending"  # in each service's own database

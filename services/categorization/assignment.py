@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.categorization.triage import Decision
-from shared import outbox
+from shared import outbox_entries
 from shared.events import now_iso
 
 SERVICE = "categorization"
 
 
 def _categorized(feedback_id: str, doc: dict, correlation_id: str) -> dict:
-    return outbox.entry(
+    return outbox_entries.entry(
         SERVICE,
         "feedback.categorized",
         {
@@ -71,7 +71,7 @@ def new_assignment(
     entries = [_categorized(feedback_id, doc, correlation_id)]
     if decision.priority == "urgent":
         entries.append(
-            outbox.entry(
+            outbox_entries.entry(
                 SERVICE,
                 "feedback.urgent",
                 {
@@ -85,7 +85,7 @@ def new_assignment(
                 correlation_id=correlation_id,
             )
         )
-    doc.update(outbox.staged(entries, now))
+    doc.update(outbox_entries.staged(entries, now))
     return doc
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.intake import privacy
-from shared import outbox
+from shared import outbox_entries
 from shared.events import now_iso
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -75,7 +75,7 @@ def new_record(
     correlation_id = correlation_id or str(uuid.uuid4())
     contact = submission.get("contact") or {}
     location = submission.get("location")
-    received = outbox.entry(
+    received = outbox_entries.entry(
         "intake",
         "feedback.received",
         {
@@ -107,7 +107,7 @@ def new_record(
         "correlation_id": correlation_id,
         "created_at": now,
         "updated_at": now,
-        **outbox.staged([received], now),
+        **outbox_entries.staged([received], now),
     }
     if source is not None and external_id is not None:
         record["external_key"] = f"{source}/{external_id}"

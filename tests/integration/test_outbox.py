@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.amqp.publish import Publisher
 
-from shared import events, outbox, topology
+from shared import events, outbox, outbox_entries, topology
 from tests.helpers import urgent_data
 
 QUEUE = topology.event_queue_name("notification", "feedback.urgent")
 
 
 def urgent_entry(feedback_id: str) -> dict:
-    return outbox.entry(
+    return outbox_entries.entry(
         "categorization",
         "feedback.urgent",
         urgent_data(feedback_id),
@@ -52,7 +52,7 @@ def test_relay_publishes_confirmed_and_empties_the_outbox(db, publish, amqp_uri,
     purge(QUEUE)
     outbox.ensure_indexes(db.things)
     db.things.insert_one(
-        {"_id": "SU-A", **outbox.staged([urgent_entry("SU-A"), urgent_entry("SU-A")])}
+        {"_id": "SU-A", **outbox_entries.staged([urgent_entry("SU-A"), urgent_entry("SU-A")])}
     )
     assert outbox.relay(db.things, "SU-A", publish) == 2
     doc = db.things.find_one({"_id": "SU-A"})
@@ -64,7 +64,7 @@ def test_relay_publishes_confirmed_and_empties_the_outbox(db, publish, amqp_uri,
 def stage(db, doc_id: str, entries: list[dict], at: datetime | None = None) -> None:
     """What a store does: note the entries, then write the document that stages them."""
     outbox.mark(db.things, doc_id, entries, at)
-    db.things.insert_one({"_id": doc_id, **outbox.staged(entries, at)})
+    db.things.insert_one({"_id": doc_id, **outbox_entries.staged(entries, at)})
 
 
 def test_sweep_publishes_what_a_crash_left_staged_and_only_that(db, publish, amqp_uri, purge):
@@ -91,7 +91,9 @@ def test_the_sweep_is_driven_by_the_pending_notes_not_by_the_stored_documents(
     db.things.insert_many([{"_id": f"SU-OLD{k:05d}", "outbox": []} for k in range(2000)])
     old = datetime.now(UTC) - timedelta(seconds=60)
     stage(db, "SU-LEFT", [urgent_entry("SU-LEFT")], old)
-    db.things.insert_one({"_id": "SU-UNNOTED", **outbox.staged([urgent_entry("SU-X")], old)})
+    db.things.insert_one(
+        {"_id": "SU-UNNOTED", **outbox_entries.staged([urgent_entry("SU-X")], old)}
+    )
     assert outbox.sweep(db.things, publish, older_than_s=5) == 1
     assert queued_subjects(amqp_uri) == ["SU-LEFT"]
 
@@ -117,7 +119,7 @@ def test_a_note_whose_entry_was_never_staged_is_dropped_in_time(db, publish, pur
 
 
 def test_a_failed_publish_leaves_the_event_staged(db, purge):
-    db.things.insert_one({"_id": "SU-B", **outbox.staged([urgent_entry("SU-B")])})
+    db.things.insert_one({"_id": "SU-B", **outbox_entries.staged([urgent_entry("SU-B")])})
 
     def broker_down(entry):
         raise ConnectionError("broker down")
