@@ -18,14 +18,19 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
+from nameko.amqp.publish import UndeliverableMessage
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import config
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[dict], None]
+# failures of the broker or the database: relayed later by the sweep, not an error of the caller
+RELAY_LATER = (OSError, OperationalError, AMQPError, UndeliverableMessage, PyMongoError)
 
 # How often a service looks for events left staged. Read at import: nameko's @timer takes a
 # fixed interval. On FerretDB each sweep reads the whole collection: raise it there.
@@ -98,10 +103,11 @@ def relay(
 def relay_or_defer(
     collection: Collection, doc_id, publish: Publish, staged: list[dict] | None = None
 ) -> None:
-    """Relay now if the broker takes it; otherwise the sweep publishes it later."""
+    """Relay now if the broker (and the database) take it; otherwise the sweep publishes it
+    later. Anything else, a bug of ours, is raised: the events stay staged all the same."""
     try:
         relay(collection, doc_id, publish, staged)
-    except Exception as exc:  # the events stay staged: nothing is lost
+    except RELAY_LATER as exc:  # the events stay staged: nothing is lost
         log.warning("events of %s left for the outbox sweep: %s", doc_id, exc)
 
 

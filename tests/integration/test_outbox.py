@@ -127,3 +127,20 @@ def test_a_failed_publish_leaves_the_event_staged(db, purge):
     with pytest.raises(ConnectionError):
         outbox.relay(db.things, "SU-B", broker_down)
     assert len(db.things.find_one({"_id": "SU-B"})["outbox"]) == 1
+
+
+def test_relay_or_defer_leaves_events_to_the_sweep_on_an_outage_but_raises_a_bug(db):
+    stage(db, "SU-OUT", [urgent_entry("SU-OUT")])
+
+    def broker_down(entry):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    outbox.relay_or_defer(db.things, "SU-OUT", broker_down)  # deferred: no exception
+    assert db.things.find_one({"_id": "SU-OUT"})["outbox"]
+
+    def bug(entry):
+        raise KeyError("exchange")
+
+    with pytest.raises(KeyError):
+        outbox.relay_or_defer(db.things, "SU-OUT", bug)
+    assert db.things.find_one({"_id": "SU-OUT"})["outbox"]  # still staged for the sweep
