@@ -5,7 +5,7 @@ from __future__ import annotations
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.categorization import assignment, schemas, store, taxonomy, triage
+from services.categorization import assignment, handlers, schemas, store, taxonomy, triage
 from services.categorization.dependencies import ActiveModel
 from shared import outbox
 from shared.http import HttpError, api, api_client, health, json_response, read_json
@@ -35,18 +35,7 @@ class CategorizationService:
 
     @event_handler("intake", "feedback.received")
     def on_feedback_received(self, event):
-        feedback_id = event.data["feedback_id"]
-        doc = assignment.new_assignment(
-            feedback_id,
-            event.data["text"],
-            self._decide(event.data["text"]),
-            correlation_id=event.correlation_id,
-            category_hint=event.data.get("category_hint"),
-        )
-        if store.insert(self.db, doc):
-            outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish, doc["outbox"])
-        else:  # a repeat: the first decision stands, and a crash may have left it staged
-            outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish)
+        handlers.categorize(self.db, self.publish, event, self._decide)
 
     @http("POST", "/api/v1/classify")
     @api
@@ -76,19 +65,21 @@ class CategorizationService:
     def correct(self, request, feedback_id):
         client = api_client(request, self.config["API_KEYS"])
         category = schemas.CategoryCorrection().load(read_json(request))["category"]
-        current = store.get(self.db, feedback_id)
-        if current is None:
-            raise HttpError(404, "not_found", "no categorized feedback with this id")
-        update = assignment.correction(
-            current, category, self._departments()[category], client=client
-        )
-        updated = store.correct(self.db, feedback_id, update, current["revision"])
-        if updated is None:
-            raise HttpError(409, "conflict", "the category changed meanwhile; read it again")
-        store.add_correction(
-            self.db, feedback_id, current["text"], category, current["category"], client
-        )
-        outbox.relay_or_defer(self.db.decisions, feedback_id, self.publish)
+        try:
+            updated = handlers.correct(
+                self.db,
+                self.publish,
+                feedback_id,
+                category,
+                self._departments()[category],
+                client=client,
+            )
+        except handlers.NotCategorized:
+            raise HttpError(404, "not_found", "no categorized feedback with this id") from None
+        except handlers.ChangedMeanwhile:
+            raise HttpError(
+                409, "conflict", "the category changed meanwhile; read it again"
+            ) from None
         return json_response(
             200,
             {
