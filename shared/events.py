@@ -67,6 +67,10 @@ class FeedbackReceived(EventData):
     category_hint = fields.String(allow_none=True, validate=validate.Length(max=100))
     location = fields.Nested(Location, allow_none=True)
     submitted_at = fields.String(required=True)
+    # added (optional): history loaded by `suara import`, told to nobody; its category, if the
+    # earlier system had one, is taken as given
+    imported = fields.Boolean(load_default=False)
+    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
 
 
 class FeedbackCategorized(EventData):
@@ -83,6 +87,7 @@ class FeedbackCategorized(EventData):
     language = fields.String(allow_none=True)
     revision = fields.Integer(load_default=1, validate=validate.Range(min=1))
     categorized_at = fields.String(required=True)
+    imported = fields.Boolean(load_default=False)  # added (optional): see FeedbackReceived
 
 
 class FeedbackUrgent(EventData):

@@ -6,6 +6,7 @@ correction; consumers apply only newer revisions, so order and repetition do not
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.categorization.triage import Decision
@@ -31,6 +32,7 @@ def _categorized(feedback_id: str, doc: dict, correlation_id: str) -> dict:
             "language": doc.get("language"),
             "revision": doc["revision"],
             "categorized_at": now_iso(),
+            "imported": bool(doc.get("imported")),
         },
         subject=feedback_id,
         correlation_id=correlation_id,
@@ -45,6 +47,7 @@ def new_assignment(
     correlation_id: str | None,
     category_hint: str | None = None,
     now: datetime | None = None,
+    imported: bool = False,
 ) -> dict:
     """The ``decisions`` document for a new feedback, its events staged inside it."""
     now = now or datetime.now(UTC)
@@ -63,13 +66,14 @@ def new_assignment(
         "model_version": decision.model_version,
         "needs_review": decision.needs_review,
         "category_hint": category_hint,
+        "imported": imported,
         "revision": 1,
         "correlation_id": correlation_id,
         "created_at": now,
         "updated_at": now,
     }
     entries = [_categorized(feedback_id, doc, correlation_id)]
-    if decision.priority == "urgent":
+    if decision.priority == "urgent" and not imported:  # history alerts no one
         entries.append(
             outbox_entries.entry(
                 SERVICE,
@@ -87,6 +91,19 @@ def new_assignment(
         )
     doc.update(outbox_entries.staged(entries, now))
     return doc
+
+
+def as_given(decision: Decision, category: str, department: str) -> Decision:
+    """The decision for history that arrived with its category (``suara import``): that
+    category, as a person chose it; language and urgency as triage found them."""
+    return replace(
+        decision,
+        category=category,
+        department=department,
+        confidence=1.0,
+        needs_review=False,
+        method="manual",
+    )
 
 
 def correction(

@@ -235,7 +235,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_.add_argument("--seed", type=int, default=0)
     train_.set_defaults(handler=_cmd_train)
+
+    import_ = commands.add_parser(
+        "import", help="load earlier feedback (JSON lines or CSV) through intake, once"
+    )
+    import_.add_argument("file", type=Path, help="a .jsonl or .csv file")
+    import_.add_argument("--source", help="the source of rows that name none, e.g. lapor")
+    import_.add_argument(
+        "--amqp-uri",
+        help="the broker (default SUARA_AMQP_URI); the importer publishes to "
+        "suara.intake with routing key feedback.submit",
+    )
+    import_.set_defaults(handler=_cmd_import)
     return parser
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from kombu import Connection, Producer
+    from tqdm import tqdm
+
+    from services.intake import importer
+
+    if not args.file.is_file():
+        _log(f"suara import: no such file {args.file}")
+        return 2
+    amqp_uri = args.amqp_uri or config.load("intake")["AMQP_URI"]
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.channel())
+
+        def publish(body: bytes) -> None:  # persistent, confirmed by the broker
+            producer.publish(
+                body,
+                exchange="suara.intake",
+                routing_key="feedback.submit",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                mandatory=True,
+            )
+
+        outcome = importer.run(
+            args.file,
+            publish,
+            args.source,
+            progress=lambda rows: tqdm(rows, unit=" rows", file=sys.stderr),
+        )
+    print(outcome.summary(), file=sys.stderr)
+    return 1 if outcome.skipped else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,15 +25,22 @@ def categorize(
     publish: Callable[[dict], None],
     event: Event,
     decide: Callable[[str], triage.Decision],
+    departments: dict[str, str],
 ) -> bool:
-    """Decide a ``feedback.received`` once and announce it; False for a repeated event."""
+    """Decide a ``feedback.received`` once and announce it; False for a repeated event.
+
+    History that comes with its category (``suara import``) keeps that category."""
     feedback_id = event.data["feedback_id"]
+    decision = decide(event.data["text"])
+    if given := event.data.get("category"):
+        decision = assignment.as_given(decision, given, departments[given])
     doc = assignment.new_assignment(
         feedback_id,
         event.data["text"],
-        decide(event.data["text"]),
+        decision,
         correlation_id=event.correlation_id,
         category_hint=event.data.get("category_hint"),
+        imported=bool(event.data.get("imported")),
     )
     if store.insert(db, doc):
         outbox.relay_or_defer(db.decisions, feedback_id, publish, doc["outbox"])

@@ -35,7 +35,7 @@ class CategorizationService:
 
     @event_handler("intake", "feedback.received")
     def on_feedback_received(self, event):
-        handlers.categorize(self.db, self.publish, event, self._decide)
+        handlers.categorize(self.db, self.publish, event, self._decide, self._departments())
 
     @http("POST", "/api/v1/classify")
     @api

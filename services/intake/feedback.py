@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from services.intake import privacy
 from shared import outbox_entries
-from shared.events import now_iso
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -71,6 +70,7 @@ def new_record(
 
     Its id is derived from its key, if it has one (``submission_id``), unless given."""
     now = now or datetime.now(UTC)
+    submitted = submission.get("submitted_at") or now  # imported history keeps its own time
     feedback_id = feedback_id or submission_id(source, external_id, idempotency_key)
     correlation_id = correlation_id or str(uuid.uuid4())
     contact = submission.get("contact") or {}
@@ -86,7 +86,9 @@ def new_record(
             "language": contact.get("language"),
             "category_hint": submission.get("category_hint"),
             "location": privacy.event_location(location),
-            "submitted_at": now_iso(),
+            "submitted_at": _iso(submitted),
+            "imported": bool(submission.get("imported")),
+            "category": submission.get("category"),
         },
         subject=feedback_id,
         correlation_id=correlation_id,
@@ -105,7 +107,8 @@ def new_record(
         "priority": None,
         "categorization_revision": 0,
         "correlation_id": correlation_id,
-        "created_at": now,
+        "created_at": submitted,
+        "imported": bool(submission.get("imported")),
         "updated_at": now,
         **outbox_entries.staged([received], now),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
 
@@ -75,6 +76,16 @@ class SubmitCommand(_Text, Schema):
     external_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     location = fields.Nested(Location, allow_none=True, unknown=EXCLUDE)
     category_hint = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+    # history from an earlier system (`suara import`): its own time, its category if it had
+    # one, and nobody is told about it
+    submitted_at = fields.AwareDateTime(allow_none=True)
+    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+    imported = fields.Boolean(load_default=False)
+
+    @validates("submitted_at")
+    def _not_in_the_future(self, value, **kwargs) -> None:
+        if value is not None and value > datetime.now(UTC) + timedelta(minutes=5):
+            raise ValidationError("submitted_at is in the future")
 
 
 def load_submit_command(body: bytes) -> dict:

@@ -34,6 +34,8 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
     now = now or datetime.now(UTC)
     data = event.data
     fid = data["feedback_id"]
+    if data.get("imported"):  # history loaded by `suara import`: nobody is told
+        return []
     if event.type == "feedback.received":
         return [_delivery(fid, "received", "citizen", "citizen", event, now)]
     if event.type == "feedback.categorized":

@@ -92,5 +92,12 @@ class SuaraClient:
         finally:
             conn.close()
 
+    def queue_depth(self, queue: str) -> int:
+        conn = self.connection()
+        try:
+            return conn.channel().queue_declare(queue, passive=True).method.message_count
+        finally:
+            conn.close()
+
     def drain(self, queue: str) -> list[tuple[dict, bytes]]:
         return drain_queue(self.platform.amqp_uri, queue)

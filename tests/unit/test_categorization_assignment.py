@@ -82,6 +82,7 @@ def test_a_normal_decision_stages_only_feedback_categorized():
         "language": "id",
         "revision": 1,
         "categorized_at": event.data["categorized_at"],
+        "imported": False,
     }
     assert event.data["categorized_at"].endswith("Z")
 

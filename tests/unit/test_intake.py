@@ -166,6 +166,7 @@ def test_command_accepts_a_valid_command_and_ignores_unknown_fields():
         **command(),
         "location": {"kecamatan": "Pekalongan Barat"},
         "category_hint": "waste",
+        "imported": False,
     }
 
 
