@@ -7,7 +7,7 @@ import re
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.intake import feedback, schemas, store, submissions
+from services.intake import feedback, handlers, schemas, store
 from shared import outbox
 from shared.http import HttpError, api, health, json_response, read_json
 from shared.messaging import EventPublisher, command_handler, event_handler
@@ -31,7 +31,7 @@ class IntakeService:
         if key is not None and not 1 <= len(key) <= 255:
             raise HttpError(400, "validation", "Idempotency-Key must be 1 to 255 characters")
         try:
-            result = submissions.submit_http(
+            result = handlers.submit_http(
                 self.db,
                 self.publish,
                 body,
@@ -39,7 +39,7 @@ class IntakeService:
                 idempotency_key=key,
                 correlation_id=request.headers.get("X-Correlation-Id"),
             )
-        except submissions.IdempotencyConflict:
+        except handlers.IdempotencyConflict:
             raise HttpError(
                 422,
                 "idempotency_key_reused",
@@ -66,7 +66,7 @@ class IntakeService:
 
     @command_handler("feedback.submit", decode=schemas.load_submit_command)
     def on_submit_command(self, command: dict):
-        submissions.submit_command(self.db, self.publish, command)
+        handlers.submit_command(self.db, self.publish, command)
 
     @event_handler("categorization", "feedback.categorized")
     def on_feedback_categorized(self, event):

@@ -15,7 +15,6 @@ import sys
 
 from services.reporting import store
 from shared import config
-from shared.mongo import connect
 
 
 def differences(live: dict, recounted: dict) -> dict[str, tuple[int, int]]:
@@ -33,9 +32,8 @@ def differences(live: dict, recounted: dict) -> dict[str, tuple[int, int]]:
 
 def main(argv=None) -> int:
     cfg = config.load("reporting")
-    client = connect(cfg["MONGO_URI"])
+    client, db = store.open_database(cfg["MONGO_URI"], cfg["MONGO_DB"])
     try:
-        db = client[cfg["MONGO_DB"]]
         live, recounted = store.summary(db), store.recount(db)
     finally:
         client.close()

@@ -128,6 +128,14 @@ def forget_applied(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
     return dropped
 
 
+def open_database(mongo_uri: str, name: str):
+    """(client, database) for tools that run outside the service (the recount command)."""
+    from shared.mongo import connect
+
+    client = connect(mongo_uri)
+    return client, client[name]
+
+
 def summary(db: Database) -> dict:
     """From the counters: ``COUNTER_SHARDS`` small documents, whatever is stored."""
     return projections.summary_from_counters(list(db.counters.find({}, {"applied": 0})))

@@ -97,7 +97,7 @@ def test_a_keyed_repeat_is_found_by_its_derived_id(db):
 
 
 def test_a_derived_id_taken_by_another_key_stores_under_a_new_id_and_stays_idempotent(db):
-    from services.intake import submissions
+    from services.intake import handlers
 
     intake_store.ensure_indexes(db)
     taken = feedback.keyed_id("amqp", "sipadu", "77")
@@ -106,10 +106,10 @@ def test_a_derived_id_taken_by_another_key_stores_under_a_new_id_and_stays_idemp
     db.feedback.insert_one({**other, "_id": taken})
     published: list = []
     command = {"text": "air mati di Kuripan", "source": "sipadu", "external_id": "77"}
-    assert submissions.submit_command(db, published.append, command)
+    assert handlers.submit_command(db, published.append, command)
     stored = db.feedback.find_one({"external_key": "sipadu/77"})
     assert stored["_id"] != taken and published[0]["event"]["subject"] == stored["_id"]
-    assert not submissions.submit_command(db, published.append, command)  # a retry: seen
+    assert not handlers.submit_command(db, published.append, command)  # a retry: seen
     assert db.feedback.count_documents({"external_key": "sipadu/77"}) == 1
 
 
