@@ -143,6 +143,11 @@ def supervise(procs: list[ServiceProcess], stopping) -> None:
         time.sleep(0.5)
 
 
+def stop_servers() -> None:
+    """Stop the local servers (only those deploy/local-servers.sh started from this checkout)."""
+    subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
@@ -182,7 +187,7 @@ def main(argv=None) -> int:
         for p in procs:
             p.stop()
         if started_servers:
-            subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
+            stop_servers()
 
 
 if __name__ == "__main__":

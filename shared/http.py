@@ -45,9 +45,9 @@ def error_response(exc: HttpError) -> Response:
 
 
 def read_json(request: Request) -> dict:
-    """The request's JSON object within shared.untrusted's bounds, or HttpError 400/413/415."""
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise HttpError(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+    """The request's JSON object within shared.untrusted's bounds, or HttpError 400/413/415.
+
+    The web server has read the body already, bounded (shared/webserver.read_body)."""
     if request.mimetype not in ("application/json", ""):
         raise HttpError(415, "unsupported_media_type", "send application/json")
     raw = request.get_data(cache=True)

@@ -10,13 +10,12 @@ lost = duplicated = 0 and every queue drained.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import uuid
 
-from deploy.platform import ROOT, SERVERS_SCRIPT, start_servers
+from deploy.platform import ROOT, start_servers, stop_servers
 from tests.chaos import run as chaos
-from tests.support.platform import LocalServers, NativePlatform
+from tests.support.platform import LocalServers, NativePlatform, verdict
 
 PORTS = {"intake": 19101, "categorization": 19102, "notification": 19103, "reporting": 19104}
 API_KEY = "chaos-secret"
@@ -68,14 +67,9 @@ def main(argv=None) -> int:
         platform.stop()
         servers.stop()
         if started_default:
-            subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
+            stop_servers()
     print(f"make chaos: {args.feedback} feedback at {args.rate:g}/s")
-    print(figures.report())
-    problems = figures.problems()
-    for problem in problems:
-        print("FAIL:", problem)
-    print("chaos: FAILED" if problems else "chaos: passed")
-    return 1 if problems else 0
+    return verdict("chaos", figures.report(), figures.problems())
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ import sys
 import time
 import uuid
 
-from deploy.platform import start_servers
+from deploy.platform import start_servers, stop_servers
 from tests.fuzz import campaign
-from tests.support.platform import NativePlatform
+from tests.support.platform import NativePlatform, verdict
 
 PORTS = {"intake": 19001, "categorization": 19002, "notification": 19003, "reporting": 19004}
 READ_TIMEOUT_S = 5
@@ -51,18 +51,9 @@ def main(argv=None) -> int:
     finally:
         platform.stop()
         if started_servers:
-            import subprocess
-
-            from deploy.platform import SERVERS_SCRIPT
-
-            subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
+            stop_servers()
     print(f"make fuzz: seed {args.seed}, {time.monotonic() - began:.0f} s")
-    print(tally.report())
-    problems = tally.problems()
-    for problem in problems:
-        print("FAIL:", problem)
-    print("fuzz: FAILED" if problems else "fuzz: passed")
-    return 1 if problems else 0
+    return verdict("fuzz", tally.report(), tally.problems())
 
 
 if __name__ == "__main__":

@@ -201,3 +201,12 @@ def recount(platform: NativePlatform) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def verdict(tool: str, report: str, problems: list[str]) -> int:
+    """Print a tool's figures and what failed; its exit status (1 on any problem)."""
+    print(report)
+    for problem in problems:
+        print("FAIL:", problem)
+    print(f"{tool}: FAILED" if problems else f"{tool}: passed")
+    return 1 if problems else 0
