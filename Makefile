@@ -8,7 +8,7 @@ MODEL := services/categorization/model/default.joblib
 SERVERS := deploy/local-servers.sh
 
 .PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
-        bench fuzz chaos recount up down clean
+        bench soak fuzz chaos recount up down clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed (PY=$(PY) not found)"; exit 1; }
@@ -57,9 +57,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install servers ## classifier throughput; Suara end to end vs the broker (var/bench/latest.json)
+bench: install servers ## classifier throughput; Suara end to end, empty and with 10,000 stored, vs the broker (var/bench/latest.json)
 	$(BIN)/python bench/classify_bench.py
 	$(BIN)/python bench/e2e_bench.py
+
+soak: install servers ## 30 minutes at half the max rate with the history loaded; fails on growth or loss (var/bench/soak.json)
+	$(BIN)/python bench/soak.py
 
 fuzz: install servers ## 10,000 property- and grammar-based inputs at every boundary (tests/fuzz)
 	$(BIN)/python -m tests.fuzz

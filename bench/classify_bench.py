@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import statistics
 import subprocess
@@ -25,39 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.categorization import corpus  # noqa: E402
 from services.categorization.classifier import DEFAULT_MODEL_PATH  # noqa: E402
-
-VILLAGES = (
-    "Kuripan Medono Pasirsari Kraton Podosugih Tirto Degayu Bandengan Kergon Poncol Sapuro "
-    "Buaran Krapyak Klego Jenggot Banyurip Landungsari Kradenan Setono Sugihwaras Noyontaan"
-).split()
-OPENERS = ("", "", "", "Pak, ", "min ", "Assalamualaikum, ", "Selamat pagi, ", "lapor, ", "Bu, ")
-CLOSERS = ("", "", "", " mohon ditindaklanjuti", " trims", " tolong ya", " 🙏", "!!", " pak")
-
-
-def _typo(text: str, rng: random.Random) -> str:
-    if len(text) < 10 or rng.random() < 0.6:
-        return text
-    i = rng.randrange(1, len(text) - 1)
-    return (
-        text[:i] + text[i] * 2 + text[i + 1 :] if rng.random() < 0.5 else text[:i] + text[i + 1 :]
-    )
-
-
-def generate(n: int, seed: int = 7) -> list[str]:
-    rng = random.Random(seed)
-    texts = [record.text for record in corpus.load()]
-    lines = []
-    for _ in range(n):
-        text = rng.choice(texts)
-        if rng.random() < 0.2:
-            text = f"{text} {rng.choice(texts)}"
-        text = _typo(text, rng)
-        place = f" (RT {rng.randint(1, 12):02d}/RW {rng.randint(1, 9):02d} {rng.choice(VILLAGES)})"
-        text = f"{rng.choice(OPENERS)}{text}{rng.choice(CLOSERS)}{place}"
-        lines.append(json.dumps({"text": text}, ensure_ascii=False))
-    return lines
+from tests.support.load import generate  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,163 +1,40 @@
-"""When did each feedback reach each stage? Read from events and the services' own records.
+"""When did each feedback reach each stage? Only from events and Suara's public HTTP APIs.
 
-- stored: our own exclusive queue on ``intake.events`` receives ``feedback.received`` (intake
-  publishes it once the record is stored); the arrival time is taken here.
-- categorized: the same, on ``categorization.events`` / ``feedback.categorized``.
-- notified: notification's delivery log (its database, the same documents
-  ``GET /api/v1/deliveries`` returns) holds the citizen's "received" and "categorized" deliveries
-  and the department's "assigned" one; the latest ``created_at`` of the three.
-- counted: reporting's projection (the documents ``GET /api/v1/reports/summary`` counts) has
-  ``received`` and a category (``revision`` >= 1); its ``updated_at``, the time of the last
-  write.
+- stored / categorized: ``tests.support.load.EventLog`` (an integrator's queue on the public
+  exchanges; the arrival time of ``feedback.received`` / ``feedback.categorized``).
+- counted: reporting's ``GET /api/v1/reports/summary``, read back to back (at most every
+  ``interval_s``) while a phase runs: how many feedback it counts with a category, over time.
+  Reporting says how many, not which: the k-th feedback of a phase to be categorized is taken
+  as counted when the count first reached k (``counted_times``). Over a phase the latency
+  percentiles this gives are exact up to the reading interval plus one summary's time, for any
+  order in which reporting counts them; per feedback they are an estimate.
+- notified: notification's ``GET /api/v1/deliveries`` (an API key): the latest ``created_at`` of
+  the citizen's "received" delivery and the department's "assigned" one.
 
-Events and database times are wall-clock times of processes on this one machine.
+Event and API times are wall-clock times of processes on this one machine.
 """
 
 from __future__ import annotations
 
-import json
+import bisect
 import os
 import threading
 import time
-from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kombu import Connection, Consumer, Exchange, Queue
-from pymongo.database import Database
-
-from bench.workload import TOKEN
-
-# delivery ids are deterministic (services/notification/deliveries.py); lookups by ``_id``
-# alone, because FerretDB v1 (SQLite) pushes down no other filter: anything else is a scan
-NOTIFIED_DELIVERIES = (
-    "{}:received:citizen",
-    "{}:categorized.r1:citizen",
-    "{}:assigned.r1:department",
-)
-
-
-class EventLog:
-    """Arrival times of ``feedback.received`` and ``feedback.categorized``, by feedback id."""
-
-    BINDINGS = (
-        ("intake.events", "feedback.received"),
-        ("categorization.events", "feedback.categorized"),
-    )
-
-    def __init__(self, amqp_uri: str, run: str):
-        self.amqp_uri = amqp_uri
-        self.run = run
-        self._raw: list[tuple[float, str, bytes]] = []
-        self._parsed = 0
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._listen, name="bench-events", daemon=True)
-        self.received: dict[str, float] = {}  # feedback id -> first arrival
-        self.categorized: dict[str, float] = {}
-        self.ids_of: dict[str, set[str]] = defaultdict(set)  # token -> feedback ids
-        self.repeats = 0  # events seen again (at-least-once delivery): not duplicated feedback
-        self._lock = threading.Lock()
-
-    def start(self) -> EventLog:
-        self._thread.start()
-        if not self._ready.wait(30):
-            raise RuntimeError(f"event listener did not start: {self._error}")
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _listen(self) -> None:
-        try:
-            with Connection(self.amqp_uri, heartbeat=0) as conn:
-                channel = conn.channel()
-                queues = [
-                    Queue(
-                        f"bench.{self.run}.{key}",
-                        Exchange(exchange, type="topic", durable=True),
-                        routing_key=key,
-                        exclusive=True,
-                        auto_delete=True,
-                    )
-                    for exchange, key in self.BINDINGS
-                ]
-                consumer = Consumer(channel, queues, on_message=self._on_message, no_ack=True)
-                consumer.consume()
-                self._ready.set()
-                while not self._stop.is_set():
-                    try:
-                        conn.drain_events(timeout=0.2)
-                    except TimeoutError:  # socket.timeout too
-                        pass
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            raise
-
-    def _on_message(self, message) -> None:
-        # only the time and the bytes here: parsing comes later, off the measured path
-        self._raw.append((time.time(), message.delivery_info["routing_key"], message.body))
-
-    def index(self) -> None:
-        """Parse what arrived since the last call."""
-        if self._error is not None:
-            raise RuntimeError(f"event listener failed: {self._error}")
-        with self._lock:
-            self._index()
-
-    def _index(self) -> None:
-        raw, start = self._raw, self._parsed
-        end = len(raw)
-        for at, key, body in raw[start:end]:
-            event = json.loads(body)
-            feedback_id = event["subject"]
-            if key == "feedback.received":
-                if feedback_id in self.received:
-                    self.repeats += 1
-                    continue
-                self.received[feedback_id] = at
-                match = TOKEN.search(event["data"]["text"])
-                if match:
-                    self.ids_of[match.group(1)].add(feedback_id)
-            elif key == "feedback.categorized":
-                if feedback_id in self.categorized:
-                    self.repeats += 1
-                    continue
-                self.categorized[feedback_id] = at
-        self._parsed = end
-
-
-def reporting_state(db: Database, feedback_id: str) -> tuple[bool, float | None]:
-    """(in reporting's total?, when it was counted with its category, or None: not yet)."""
-    doc = db.feedback.find_one(
-        {"_id": feedback_id}, {"received": 1, "revision": 1, "updated_at": 1}
-    )
-    if not doc or not doc.get("received"):
-        return False, None
-    if (doc.get("revision") or 0) >= 1:
-        return True, doc["updated_at"].timestamp()
-    return True, None
+from kombu import Connection
 
 
 class CountWatcher:
-    """Reads reporting's projection (by ``_id``) of each feedback soon after its
-    ``feedback.categorized`` event, until it is counted with its category.
+    """Reads reporting's summary over and over: ``series`` is [(time, total, with category)]."""
 
-    Its ``updated_at`` is the time of reporting's last write, which a repeated event (an
-    outbox sweep republishing) moves later; the time this watcher first saw it counted bounds
-    that: ``counted = min(updated_at, first seen)``, so within ``interval_s`` plus one read.
-    One read by ``_id`` per feedback, most of the time: little load on the database.
-    """
-
-    def __init__(self, events: EventLog, interval_s: float = 0.05, retry_s: float = 0.25):
-        self.events = events
-        self.interval_s, self.retry_s = interval_s, retry_s
-        self.db: Database | None = None
-        self.since = 0.0
-        self.counted: dict[str, float] = {}
-        self._next_read: dict[str, float] = {}
+    def __init__(self, counted, interval_s: float = 0.1):
+        self.counted = counted  # () -> (total, with a category): SuaraClient.counted
+        self.interval_s = interval_s
+        self.series: list[tuple[float, int, int]] = []
+        self.errors = 0
+        self._active = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="bench-counted", daemon=True)
 
@@ -167,34 +44,68 @@ class CountWatcher:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        self._active.set()
+        self._thread.join(10)
 
-    def watch(self, db: Database | None) -> None:
-        """Watch this reporting database, for feedback categorized from now on (None: pause)."""
-        self.since = time.time()
-        self.db = db
+    def watch(self, on: bool) -> None:
+        """Read from now on (a new series), or pause."""
+        if on:
+            self.series = []
+            self._active.set()
+        else:
+            self._active.clear()
+
+    def read(self) -> tuple[int, int]:
+        total, with_category = self.counted()
+        self.series.append((time.time(), total, with_category))
+        return total, with_category
 
     def _watch(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            db = self.db
-            if db is None:
-                continue
+        while not self._stop.is_set():
+            self._active.wait()
+            if self._stop.is_set():
+                return
+            began = time.monotonic()
             try:
-                self.events.index()
-                now = time.time()
-                for fid, categorized_at in list(self.events.categorized.items()):
-                    if categorized_at < self.since or fid in self.counted:
-                        continue
-                    if self._next_read.get(fid, 0) > now:
-                        continue
-                    _, at = reporting_state(db, fid)
-                    seen = time.time()
-                    if at is None:
-                        self._next_read[fid] = seen + self.retry_s
-                    else:
-                        self.counted[fid] = min(at, seen)
-            except Exception:  # a database dropped between phases: the next round goes on
-                continue
+                self.read()
+            except Exception:  # noqa: BLE001 - a restart between phases: the next read goes on
+                self.errors += 1
+            time.sleep(max(0.0, self.interval_s - (time.monotonic() - began)))
+
+
+def counted_times(
+    categorized: list[tuple[float, str]], series: list[tuple[float, int, int]], base: int
+) -> dict[str, float]:
+    """Feedback id -> when reporting counted it: the k-th of ``categorized`` (categorized
+    time, id), in time order, when the with-category count first reached ``base + k``."""
+    times = [t for t, _, _ in series]
+    counts = [c for _, _, c in series]
+    # the count never falls; a reading taken while another replica lagged could: keep the max
+    running = []
+    for c in counts:
+        running.append(max(c, running[-1]) if running else c)
+    result = {}
+    for k, (_, feedback_id) in enumerate(sorted(categorized), start=1):
+        i = bisect.bisect_left(running, base + k)
+        if i < len(times):
+            result[feedback_id] = times[i]
+    return result
+
+
+def notified_at(deliveries: list[dict]) -> float | None:
+    """When the citizen's "received" and the department's "assigned" deliveries were both
+    recorded (the later), from ``GET /api/v1/deliveries``; None: not yet."""
+    kinds = {d["kind"]: d["created_at"] for d in deliveries}
+    received = kinds.get("received")
+    assigned = [at for kind, at in kinds.items() if kind.startswith("assigned.")]
+    if received is None or not assigned:
+        return None
+    return max(_epoch(received), *(_epoch(a) for a in assigned))
+
+
+def _epoch(iso: str) -> float:
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()  # stored times are UTC
 
 
 def queues_idle(amqp_uri: str, queues: list[str]) -> tuple[bool, int]:
@@ -209,17 +120,6 @@ def queues_idle(amqp_uri: str, queues: list[str]) -> tuple[bool, int]:
             elif ready:
                 idle = False
     return idle, dead
-
-
-def notified_at(db: Database, feedback_id: str) -> float | None:
-    """When the last of the feedback's three deliveries was recorded, or None (not yet)."""
-    latest = 0.0
-    for delivery_id in NOTIFIED_DELIVERIES:
-        doc = db.deliveries.find_one({"_id": delivery_id.format(feedback_id)}, {"created_at": 1})
-        if doc is None:
-            return None
-        latest = max(latest, doc["created_at"].timestamp())
-    return latest
 
 
 # --- CPU time of processes, from /proc (Linux)
@@ -261,3 +161,14 @@ class CpuMeter:
     @staticmethod
     def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
         return {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MiB (``/proc/<pid>/status``)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

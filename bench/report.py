@@ -46,50 +46,89 @@ def _fmt(stats: dict, key: str) -> str:
 
 
 def table(result: dict) -> str:
-    b, lines = result["baseline"], []
+    b, k, lines = result["baseline"], result["skeleton"], []
     lines.append(
         f"Suara end-to-end benchmark, run {result['run']} "
         f"({result['machine']['cpus']} CPUs, {result['wall_s']:.0f} s)"
     )
     lines.append(
-        f"  baseline one hop, raw kombu (persistent, confirmed, acked, {b['message_bytes']} B): "
+        f"  broker one hop, raw kombu (persistent, confirmed, acked, {b['message_bytes']} B): "
         f"{b['one_hop_per_s']:8.1f} msg/s"
     )
-    for replicas, value in sorted(result["max_rate_by_replicas"].items()):
-        lines.append(
-            f"  Suara end to end, fully counted, {replicas} categorization process(es):  "
-            f"{value:8.1f} feedback/s"
-        )
-    lines.append(f"  scale-out gain (2 vs 1 categorization): {result['scaleout_gain']:.2f}x")
+    lines.append(
+        f"  broker skeleton of Suara's topology (2 confirmed publishes, "
+        f"{k['deliveries_per_feedback']:.0f} deliveries):  {k['skeleton_per_s']:8.1f} feedback/s"
+    )
+    h = result["history"]
+    lines.append(
+        f"  history: {h['rows']} feedback through suara import, counted in {h['counted_s']:.0f} s"
+        f" ({result['import_per_s']:.1f}/s; published at {h['published_per_s']:.0f}/s)"
+    )
+    lines.append("")
+    lines.append("                                           empty      with history")
+    lines.append(
+        f"  Suara end to end, fully counted (/s)  {result['e2e_per_s']:10.1f}  "
+        f"{result['e2e_per_s_with_history']:12.1f}   (history_ratio {result['history_ratio']:.2f})"
+    )
+    lines.append(
+        f"  summary latency, median (ms)          {result['summary_ms']:10.1f}  "
+        f"{result['summary_ms_with_history']:12.1f}"
+    )
+    lines.append(
+        f"  ratio to the skeleton: {result['ratio_to_skeleton']:.3f} (with history); "
+        f"to one hop: {result['ratio']:.4f} (empty)"
+    )
+    d = result["stage_drain"]
+    lines.append(
+        f"  categorization stage drain: {d['one']['per_s']:.1f}/s with 1 process, "
+        f"{d['two']['per_s']:.1f}/s with 2 (stage_scaleout_gain {d['stage_scaleout_gain']:.2f}x)"
+    )
+    lines.append(
+        f"  end to end with 2 categorization processes (history): scaleout_gain "
+        f"{result['scaleout_gain']:.2f}x"
+    )
     lines.append("")
     lines.append("  latency from submission (ms)      p50     p95     p99")
-    for label in ("50pct", "80pct"):
-        phase = result["latency_runs"].get(label)
-        if not phase:
-            continue
-        lines.append(f"  at {label[:2]}% load ({phase['offered_per_s']:.1f}/s):")
-        for stage in STAGES:
-            s = phase["latency_ms"][stage]
-            lines.append(f"    -> {stage:<27}{_fmt(s, 'p50')} {_fmt(s, 'p95')} {_fmt(s, 'p99')}")
+    for runs, title in (
+        (result["latency_runs"], "empty"),
+        (result["latency_runs_with_history"], "with history"),
+    ):
+        for label in ("50pct", "80pct"):
+            phase = runs.get(label)
+            if not phase:
+                continue
+            lines.append(f"  {title}, at {label[:2]}% load ({phase['offered_per_s']:.1f}/s):")
+            for stage in STAGES:
+                s = phase["latency_ms"][stage]
+                lines.append(
+                    f"    -> {stage:<27}{_fmt(s, 'p50')} {_fmt(s, 'p95')} {_fmt(s, 'p99')}"
+                )
     lines.append("")
     lines.append("  CPU seconds per process (whole run):")
+    per_feedback = result["cpu_ms_per_feedback_at_max_with_history"]
     for name, seconds in sorted(result["cpu_seconds_total"].items(), key=lambda kv: -kv[1]):
-        per = result["cpu_ms_per_feedback_at_max"].get(name)
-        extra = f"   ({per:.1f} ms per feedback at the max rate)" if per is not None else ""
+        per = per_feedback.get(name)
+        extra = f"   ({per:.1f} ms per feedback at the max rate, history)" if per else ""
         lines.append(f"    {name:<24}{seconds:8.1f}{extra}")
     lines.append("")
-    lines.append(f"  submitted = {result['submitted']}, counted = {result['counted']}")
     c = result["checks"]
     lines.append(
+        f"  submitted = {result['submitted']} in phases (+ {h['rows']} imported, "
+        f"{2 * d['one']['submitted']} in stage drains), counted = {result['counted']}"
+    )
+    lines.append(
         f"  consistency: {c['counted_without_category']} counted without their category, "
-        f"{c['counted_late']} counted only after an outbox sweep, {c['not_notified']} not "
-        f"notified, {c['dead_lettered']} dead-lettered"
+        f"{c['not_notified']} not notified, {c['dead_lettered']} dead-lettered, "
+        f"{c['redelivered_events']} events seen twice (at-least-once)"
     )
     lines.append(f"  lost = {result['lost']}, duplicated = {result['duplicated']}")
-    lines.append(
-        f"  ratio = e2e {result['e2e_per_s']:.1f}/s / baseline one hop "
-        f"{b['one_hop_per_s']:.1f}/s = {result['ratio']:.4f}"
-    )
+    lines.append("")
+    lines.append("  targets:")
+    for key, t in result["targets"].items():
+        value = result.get(key)
+        lines.append(
+            f"    {key:<44} {value!s:>10}  target {t['target']}: {'met' if t['met'] else 'not met'}"
+        )
     return "\n".join(lines)
 
 
@@ -99,55 +138,64 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [2, 1]})
+    fig, (left, mid, right) = plt.subplots(
+        1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [2, 1, 1]}
+    )
     styles = {"p50": ":", "p95": "--", "p99": "-"}
-    lines = [  # (replicas, stage, percentiles, colour)
-        (1, "categorized", ("p50", "p95", "p99"), "tab:blue"),
-        (1, "counted", ("p99",), "tab:red"),
-        (2, "categorized", ("p50", "p95", "p99"), "tab:purple"),
-    ]
-    for replicas, stage, pcts, color in lines:
-        phases = sorted(
-            (p for p in result["phases"] if p["replicas"] == replicas),
-            key=lambda p: p["offered_per_s"],
-        )
+    groups = (  # (label, phase filter, colour)
+        ("empty", lambda p: p["kind"].startswith("empty"), "tab:blue"),
+        (
+            "with history",
+            lambda p: p["kind"].startswith("history") and p["replicas"] == 1,
+            "tab:red",
+        ),
+    )
+    for label, keep, color in groups:
+        phases = sorted((p for p in result["phases"] if keep(p)), key=lambda p: p["offered_per_s"])
         if not phases:
             continue
         x = [p["offered_per_s"] for p in phases]
-        for pct in pcts:
-            y = [p["latency_ms"][stage].get(pct, np.nan) for p in phases]
+        for pct in ("p50", "p99"):
+            y = [p["latency_ms"]["categorized"].get(pct, np.nan) for p in phases]
             left.plot(
                 x,
                 y,
                 linestyle=styles[pct],
-                marker="o" if replicas == 1 else "s",
+                marker="o",
                 markersize=4,
-                linewidth=1.0 if stage == "counted" else 1.5,
                 color=color,
-                label=f"to {stage} {pct}, {replicas} categorization",
+                label=f"to categorized {pct}, {label}",
             )
     left.axhline(150, color="grey", linewidth=0.8)
     left.text(left.get_xlim()[0], 155, " target p99 categorized at 50% load: 150 ms", fontsize=8)
-    left.axvline(result["e2e_per_s"], color="black", linewidth=0.8)
     left.set_yscale("log")
     left.set_xlabel("offered feedback per second (half HTTP, half AMQP)")
     left.set_ylabel("latency from submission (ms)")
-    left.set_title(
-        "Latency by offered rate (ramp steps and 50%/80% runs, each from empty databases)",
-        fontsize=10,
-    )
-    left.legend(fontsize=7, ncol=2, loc="upper left")
+    left.set_title("Latency by offered rate (ramp steps and 50%/80% runs)", fontsize=10)
+    left.legend(fontsize=7, loc="upper left")
     left.grid(True, which="both", alpha=0.3)
 
-    replicas = sorted(result["max_rate_by_replicas"])
-    values = [result["max_rate_by_replicas"][r] for r in replicas]
-    bars = right.bar([f"{r} categorization" for r in replicas], values, color="tab:blue")
-    right.bar_label(bars, fmt="%.1f/s")
-    right.set_ylabel("feedback fully counted per second")
-    right.set_title(
-        f"Max sustainable throughput\n(broker one hop: {result['baseline']['one_hop_per_s']:.0f}"
-        f" msg/s; ratio {result['ratio']:.3f})"
+    labels = ["empty", f"{result['history_stored']:,} stored"]
+    rates = [result["e2e_per_s"], result["e2e_per_s_with_history"]]
+    bars = mid.bar(labels, rates, color=["tab:blue", "tab:red"])
+    mid.bar_label(bars, fmt="%.1f/s")
+    mid.set_ylabel("feedback fully counted per second (max sustained)")
+    mid.set_title(
+        f"Max rate (history_ratio {result['history_ratio']:.2f})\nbroker skeleton "
+        f"{result['skeleton_per_s']:.0f}/s, one hop {result['baseline_one_hop_per_s']:.0f}/s",
+        fontsize=10,
     )
+    mid.grid(True, axis="y", alpha=0.3)
+
+    p99 = [
+        result.get("p99_categorized_ms_at_50pct"),
+        result.get("p99_categorized_ms_at_50pct_with_history"),
+    ]
+    bars = right.bar(labels, [v or 0 for v in p99], color=["tab:blue", "tab:red"])
+    right.bar_label(bars, fmt="%.0f ms")
+    right.axhline(150, color="grey", linewidth=0.8)
+    right.set_ylabel("p99 submission -> categorized at 50% load (ms)")
+    right.set_title("p99 at 50% of the max rate", fontsize=10)
     right.grid(True, axis="y", alpha=0.3)
     fig.suptitle(f"Suara end to end, run {result['run']} ({result['machine']['cpus']} CPUs)")
     fig.tight_layout()

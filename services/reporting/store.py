@@ -5,6 +5,7 @@ the same one, kept exact by ``reconcile``)."""
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,10 +14,14 @@ from pymongo.errors import DuplicateKeyError
 
 from services.reporting import projections
 
-COUNTER_SHARDS = 32  # each document lists the changes it applied lately: keep them small
-RECONCILE_TRIES = 20
-# How long an applied change's id is kept, to refuse the change a second time: far longer than
-# a handler can take between two of its writes (a redelivery comes within seconds).
+COUNTER_SHARDS = 32
+# One handler counts a feedback at a time (``reconcile``): it holds the feedback's lease this
+# long at most, far longer than its four writes take (each is bounded by pymongo's 30 s socket
+# timeout); a crashed handler's lease expires, and the redelivered event finishes its work.
+LEASE_S = 15.0
+LEASE_WAIT_S = 5.0  # another event of the feedback waits this long, then is retried
+LEASE_POLL_S = 0.01
+# An applied change's id left in the counters by a crash is dropped after this.
 APPLIED_KEPT_S = 600
 
 
@@ -49,43 +54,80 @@ def apply(db: Database, change: tuple[dict, dict]) -> bool:
     return changed
 
 
+class CountsBusy(TimeoutError):
+    """Another handler is counting this feedback; the event is retried later (transient)."""
+
+
 def reconcile(db: Database, feedback_id: str) -> None:
     """Move into the counters what this feedback's contribution changed, exactly once.
 
-    1. In the feedback's own document, in one write guarded by a version (retried when another
-       event of it won the race): record what it now contributes, and stage the difference as
-       a change with an id (``pending_counts``).
-    2. Apply each staged change to the counters unless its id is there already, recording the
-       id in the same write (ids are kept ``APPLIED_KEPT_S``, see ``forget_applied``).
-    3. Drop the change from the feedback.
-    A crash between writes is finished by the redelivered event. Every write is by ``_id``."""
-    for _ in range(RECONCILE_TRIES):
+    One handler at a time counts a feedback: it holds the feedback's lease (``counting``) for
+    at most ``LEASE_S``; another one waits up to ``LEASE_WAIT_S``, then its event is retried.
+
+    1. In the feedback's own document, in one write guarded by a version (read again when
+       another handler moved it): take the lease, record what the feedback now contributes,
+       and stage the difference as a change with an id (``pending_counts``).
+    2. Apply each staged change to its counters document unless its id is there already,
+       recording the id in the same write.
+    3. Drop the changes from the feedback and give the lease back, in one write; then drop
+       their ids from the counters, which so stay as small as the changes in flight.
+    A crash between writes is finished by the redelivered event, once the lease has expired:
+    a change still staged is applied again only if its id is not in the counters. An id left
+    behind by a crash after step 3 is dropped by ``forget_applied``. Every write is by
+    ``_id``."""
+    waited_until = time.monotonic() + LEASE_WAIT_S
+    token = uuid.uuid4().hex
+    while True:
         doc = db.feedback.find_one({"_id": feedback_id})
         if doc is None:
             return
+        lease = doc.get("counting") or {}
+        if lease.get("until", 0) > time.time():
+            if time.monotonic() > waited_until:
+                raise CountsBusy(f"the counts of {feedback_id} are being counted elsewhere")
+            time.sleep(LEASE_POLL_S)
+            continue
         pending = list(doc.get("pending_counts") or [])
         now = projections.contribution(doc)
         # as lists of strings: stored field names cannot have dots, nor arrays nest (FerretDB)
         delta = projections.count_delta({k: 1 for k in doc.get("counted") or []}, now)
+        if not delta and not pending:
+            return  # counted already: a repeated event costs one read
+        version = doc.get("counted_version")
+        guard = {"$exists": False} if version is None else version
+        update = {
+            "$set": {
+                "counting": {"by": token, "until": time.time() + LEASE_S},
+                "counted_version": (version or 0) + 1,
+            }
+        }
         if delta:
             change = {"id": uuid.uuid4().hex, "inc": [f"{k}:{n}" for k, n in delta.items()]}
-            version = doc.get("counted_version")
-            guard = {"$exists": False} if version is None else version
-            staged = db.feedback.update_one(
-                {"_id": feedback_id, "counted_version": guard},
-                {
-                    "$set": {"counted": sorted(now), "counted_version": (version or 0) + 1},
-                    "$push": {"pending_counts": change},
-                },
-            )
-            if staged.modified_count == 0:
-                continue  # another event of this feedback moved it meanwhile: read again
+            update["$set"]["counted"] = sorted(now)
+            update["$push"] = {"pending_counts": change}
             pending.append(change)
+        taken = db.feedback.update_one({"_id": feedback_id, "counted_version": guard}, update)
+        if taken.modified_count == 0:
+            continue  # another handler moved it meanwhile: read again
+        break
+    shard = counter_shard(feedback_id)
+    try:
         for change in pending:
-            _apply_change(db, counter_shard(feedback_id), change)
-            db.feedback.update_one({"_id": feedback_id}, {"$pull": {"pending_counts": change}})
-        return
-    raise TimeoutError(f"the counts of {feedback_id} kept changing; retried later")
+            _apply_change(db, shard, change)
+        done = db.feedback.update_one(
+            {"_id": feedback_id, "counting.by": token},
+            {"$pullAll": {"pending_counts": pending}, "$unset": {"counting": ""}},
+        )
+    except BaseException:
+        # give the lease back at once, so that the retried event need not wait for it
+        db.feedback.update_one(
+            {"_id": feedback_id, "counting.by": token}, {"$unset": {"counting": ""}}
+        )
+        raise
+    if done.modified_count:  # else our lease expired and another handler finishes these
+        db.counters.update_one(
+            {"_id": shard}, {"$unset": {f"applied.{change['id']}": "" for change in pending}}
+        )
 
 
 def _apply_change(db: Database, shard: str, change: dict) -> None:
@@ -110,8 +152,8 @@ def _create_counters(db: Database) -> None:
 
 
 def forget_applied(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
-    """Drop the ids of changes applied longer ago than ``older_than_s``: the list stays as
-    small as an hour of changes. Returns how many were dropped."""
+    """Drop the ids of changes applied longer ago than ``older_than_s``: those a handler that
+    crashed after counting them left behind. Returns how many were dropped."""
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
     dropped = 0
     for n in range(COUNTER_SHARDS):

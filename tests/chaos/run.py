@@ -3,8 +3,9 @@
 while service processes are SIGKILLed and restarted in turn, the servers restart, and poison
 messages arrive. Then it waits for quiescence and counts, through Suara's public doors only:
 
-- stored: feedback whose ``feedback.received`` event arrived (an integrator's durable queue);
-  each feedback's text carries its index, so an index stored under two ids is a duplicate;
+- stored: feedback whose ``feedback.received`` event arrived (an integrator's durable queue,
+  ``tests.support.load.EventLog``);
+  each feedback's text carries a token, so a token stored under two ids is a duplicate;
 - categorized: those whose ``feedback.categorized`` arrived;
 - notified: those whose delivery log (``GET /api/v1/deliveries``) holds the citizen's
   "received" and the department's "assigned" deliveries;
@@ -17,11 +18,12 @@ Lost = accepted but never stored; duplicated = stored more than once or counted 
 from __future__ import annotations
 
 import json
-import re
+import random
+import string
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ import pika
 import requests
 
 from tests.helpers import poll_until
+from tests.support.load import EventLog
 from tests.support.platform import queue_depths
 
 TEXTS = (
@@ -42,7 +45,6 @@ TEXTS = (
     "uwuh numpuk neng kali Loji, mambu",
     "Parkir liar bikin macet di depan Stasiun",
 )
-MARK = re.compile(r"\[chaos (\w+) #(\d+)\]")
 POISON = (b"", b"{not json", b'{"text": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")
 COMMAND_DEAD = "suara.intake.feedback.submit.dead"
 RETRY_PAUSE_S = 0.5  # a client's pause before it tries again
@@ -100,73 +102,6 @@ class Figures:
         )
 
 
-class EventLog:
-    """An integrator's durable queue on the public exchanges: survives a broker restart."""
-
-    BINDINGS = (
-        ("intake.events", "feedback.received"),
-        ("categorization.events", "feedback.categorized"),
-    )
-
-    def __init__(self, amqp_uri: str, run: str):
-        self.amqp_uri, self.run = amqp_uri, run
-        self.queue = f"chaos.{run}.events"
-        self.ids_by_index: dict[int, set[str]] = defaultdict(set)
-        self.categorized: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-
-    def start(self) -> EventLog:
-        self._declare()
-        self._thread.start()
-        return self
-
-    def _declare(self) -> None:
-        conn = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
-        channel = conn.channel()
-        # durable, to outlive a broker restart; x-expires: a run that dies leaves no queue behind
-        channel.queue_declare(self.queue, durable=True, arguments={"x-expires": 600_000})
-        for exchange, key in self.BINDINGS:
-            channel.queue_bind(self.queue, exchange, routing_key=key)
-        conn.close()
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
-                channel = conn.channel()
-                while not self._stop.is_set():
-                    method, _, body = channel.basic_get(self.queue)
-                    if method is None:
-                        conn.sleep(0.1)
-                        continue
-                    self._note(body)
-                    channel.basic_ack(method.delivery_tag)
-                conn.close()
-            except pika.exceptions.AMQPError:
-                time.sleep(RETRY_PAUSE_S)  # the broker restarts: the durable queue keeps events
-
-    def _note(self, body: bytes) -> None:
-        event = json.loads(body)
-        data = event.get("data", {})
-        if event["type"].endswith("feedback.received"):
-            mark = MARK.search(data.get("text", ""))
-            if mark and mark.group(1) == self.run:
-                self.ids_by_index[int(mark.group(2))].add(data["feedback_id"])
-        elif event["type"].endswith("feedback.categorized"):
-            self.categorized.add(data["feedback_id"])
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        try:
-            conn = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
-            conn.channel().queue_delete(self.queue)
-            conn.close()
-        except pika.exceptions.AMQPError:
-            pass
-
-
 class Clients:
     """Half HTTP, half AMQP; each retries until its feedback is accepted."""
 
@@ -188,8 +123,11 @@ class Clients:
         self._amqp: pika.BlockingConnection | None = None
         self._amqp_lock = threading.Lock()
 
+    def token(self, i: int) -> str:
+        return f"{self.run}{i:06d}"
+
     def text(self, i: int) -> str:
-        return f"{TEXTS[i % len(TEXTS)]} [chaos {self.run} #{i}]"
+        return f"{TEXTS[i % len(TEXTS)]} (ref:{self.token(i)})"
 
     def _error(self, kind: str) -> None:
         with self._lock:
@@ -313,12 +251,12 @@ def run(
 ) -> Figures:
     """Submit ``n`` feedback at ``rate``/s while ``faults`` happen, evenly spread over the
     submissions (each fault after its share of them is accepted); then count."""
-    run_id = uuid.uuid4().hex[:8]
+    run_id = "".join(random.choices(string.ascii_lowercase, k=6))
     figures = Figures()
     began = time.monotonic()
     dead_before = count_dead(amqp_uri)
     total_before = summary_total(urls)
-    log = EventLog(amqp_uri, run_id).start()
+    log = EventLog(amqp_uri, run_id, durable=True).start()
     clients = Clients(intake_urls or [urls["intake"]], amqp_uri, run_id, figures)
     sender = threading.Thread(target=submit_all, args=(clients, n, rate), daemon=True)
     sender.start()
@@ -337,24 +275,29 @@ def run(
     clients.close()
     figures.accepted = len(clients.accepted)
 
+    def ids_of(i: int) -> set[str]:
+        return log.ids_of.get(clients.token(i), set())
+
     def settled() -> bool:
-        stored = {i for i in clients.accepted if log.ids_by_index.get(i)}
-        ids = set().union(*log.ids_by_index.values()) if log.ids_by_index else set()
+        log.index()
+        stored = {i for i in clients.accepted if ids_of(i)}
+        ids = set().union(*log.ids_of.values()) if log.ids_of else set()
         depths = queue_depths(amqp_uri)
         busy = {q: d for q, d in depths.items() if d and not q.endswith(".dead")}
         return (
             len(stored) == figures.accepted
-            and ids <= log.categorized
+            and ids <= log.categorized.keys()
             and summary_total(urls) - total_before >= len(ids)
             and not busy
         )
 
     poll_until(settled, settle_s, interval=1)  # a server may still be coming back
-    ids = {fid for i in clients.accepted for fid in log.ids_by_index.get(i, ())}
-    figures.stored = sum(1 for i in clients.accepted if log.ids_by_index.get(i))
+    log.index()
+    ids = {fid for i in clients.accepted for fid in ids_of(i)}
+    figures.stored = sum(1 for i in clients.accepted if ids_of(i))
     figures.lost = figures.accepted - figures.stored
-    stored_twice = sum(len(v) - 1 for v in log.ids_by_index.values() if len(v) > 1)
-    figures.categorized = len(ids & log.categorized)
+    stored_twice = sum(len(v) - 1 for v in log.ids_of.values() if len(v) > 1)
+    figures.categorized = len(ids & log.categorized.keys())
     pending = set(ids)
 
     def all_notified() -> bool:

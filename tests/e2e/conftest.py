@@ -16,7 +16,7 @@ import pytest
 
 from deploy.platform import healthy
 from tests.conftest import AMQP_URI, MONGO_URI
-from tests.e2e.api_client import API_KEY, Platform, SuaraClient
+from tests.support.client import API_KEY, Platform, SuaraClient
 from tests.support.platform import NativePlatform
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import sys
 import requests
 
 from tests.conftest import MONGO_URI
-from tests.e2e.api_client import API_KEY
 from tests.helpers import wait_for
+from tests.support.client import API_KEY
 
 
 def test_classify_answers_with_category_department_priority_and_alternatives(client):

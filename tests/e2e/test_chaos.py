@@ -2,8 +2,8 @@
 service is SIGKILLed and restarted once, and poison messages arrive; nothing lost or doubled."""
 
 from tests.chaos import run as chaos
-from tests.e2e.api_client import API_KEY
-from tests.support.platform import recount
+from tests.support.client import API_KEY
+from tests.support.platform import recount_agrees
 
 FEEDBACK = 40
 
@@ -31,5 +31,5 @@ def test_short_chaos_loses_and_doubles_nothing(client, native):
     assert figures.submitted == figures.accepted == FEEDBACK
     assert len(figures.faults) == 4
     assert figures.problems() == []
-    done = recount(native)  # the counters the summary reads agree with a recount
+    done = recount_agrees(native)  # the counters the summary reads agree with a recount
     assert done.returncode == 0, done.stdout + done.stderr

@@ -14,9 +14,9 @@ import uuid
 import requests
 
 from shared import topology
-from tests.e2e.api_client import API_KEY
 from tests.e2e.conftest import MAX_CONNECTIONS, READ_TIMEOUT_S
 from tests.helpers import wait_for
+from tests.support.client import API_KEY
 from tests.support.wire import raw_http, read_response, stall_uploads
 
 DEEP = "[" * 10_000 + "]" * 10_000

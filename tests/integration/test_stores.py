@@ -1,6 +1,7 @@
 """Each service's store against the real FerretDB/MongoDB: idempotency and projections."""
 
 import threading
+import time
 
 import pytest
 
@@ -11,6 +12,7 @@ from services.notification import store as notification_store
 from services.reporting import projections
 from services.reporting import store as reporting_store
 from shared import events
+from tests.helpers import wait_for
 
 
 def event(service, event_type, data, feedback_id):
@@ -222,13 +224,55 @@ def test_a_crash_between_staging_and_counting_is_finished_once_by_the_redelivery
     assert db.feedback.find_one({"_id": "SU-CRASH"})["pending_counts"] == []
 
 
-def test_applied_change_ids_are_forgotten_after_an_hour_only(db):
+def test_counted_changes_leave_no_ids_behind(db):
+    # the counters documents stay as small as the changes in flight, however many were counted
     reporting_store.ensure_indexes(db)
-    reporting_store.apply(db, projections.on_received(received("SU-1")))
+    for i in range(40):
+        reporting_store.apply(db, projections.on_received(received(f"SU-SMALL{i}")))
+    assert all(d["applied"] == {} for d in db.counters.find())
+    assert reporting_store.summary(db)["total"] == 40
+
+
+def test_an_id_left_by_a_crash_after_counting_is_forgotten_later_only(db):
+    reporting_store.ensure_indexes(db)
+    shard = reporting_store.counter_shard("SU-1")
+    reporting_store._apply_change(db, shard, {"id": "left-behind", "inc": ["total:1"]})
     assert reporting_store.forget_applied(db) == 0
     assert reporting_store.forget_applied(db, older_than_s=-1) == 1
     assert all(d["applied"] == {} for d in db.counters.find())
     assert reporting_store.summary(db)["total"] == 1
+
+
+def test_a_crashed_handlers_lease_expires_and_the_redelivery_counts_once(db, monkeypatch):
+    reporting_store.ensure_indexes(db)
+    monkeypatch.setattr(reporting_store, "LEASE_WAIT_S", 0.1)
+    event = projections.on_received(received("SU-LEASE"))
+    real_apply_change = reporting_store._apply_change
+
+    def fail(db, shard, change):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(reporting_store, "_apply_change", fail)
+    with pytest.raises(ConnectionError):
+        reporting_store.apply(db, event)
+    monkeypatch.undo()
+    monkeypatch.setattr(reporting_store, "LEASE_WAIT_S", 0.1)
+    doc = db.feedback.find_one({"_id": "SU-LEASE"})
+    assert "counting" not in doc  # an error gives the lease back at once
+    # now a handler that was killed: it counted the staged change and still holds the lease
+    (change,) = doc["pending_counts"]
+    real_apply_change(db, reporting_store.counter_shard("SU-LEASE"), change)
+    until = time.time() + 1.0
+    db.feedback.update_one({"_id": "SU-LEASE"}, {"$set": {"counting": {"by": "x", "until": until}}})
+    with pytest.raises(reporting_store.CountsBusy):
+        reporting_store.apply(db, event)  # the lease is held: the event is retried later
+    # the redelivery, once the lease expired, finishes the dead handler's work without a repeat
+    wait_for(lambda: reporting_store.apply(db, event) is not None, timeout=5, interval=0.2)
+    reporting_store.apply(db, event)
+    assert assert_counts_agree(db)["total"] == 1
+    doc = db.feedback.find_one({"_id": "SU-LEASE"})
+    assert doc["pending_counts"] == [] and "counting" not in doc
+    assert all(d["applied"] == {} for d in db.counters.find())
 
 
 def _decision(fid: str, needs_review: bool, minute: int) -> dict:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -52,8 +53,10 @@ class NativePlatform:
         env: dict[str, str] | None = None,
         replicas: dict[str, int] | None = None,
         prefix: str = "e2e",
+        log_dir: Path | None = None,
     ):
         self.run_id = run_id
+        self.log_dir = log_dir
         self.amqp_uri = amqp_uri
         self.mongo_uri = mongo_uri
         self.ports = ports
@@ -84,7 +87,9 @@ class NativePlatform:
         # replica n listens on the service's port + 100 * n
         port = {f"SUARA_{service.upper()}_PORT": str(self.ports[service] + 100 * replica)}
         name = self.replica_name(service, replica)
-        return ServiceProcess(service, {**self.env, **port, **env}, name=f"{self.prefix}-{name}")
+        return ServiceProcess(
+            service, {**self.env, **port, **env}, log_dir=self.log_dir, name=f"{self.prefix}-{name}"
+        )
 
     def url(self, service: str, replica: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[service] + 100 * replica}"
@@ -95,6 +100,32 @@ class NativePlatform:
             proc.start()
         for proc in self.procs.values():
             proc.wait_healthy()
+
+    def scale(self, service: str, replicas: int) -> None:
+        """Run ``replicas`` processes of ``service`` (0 stops it): stops the extra ones, starts
+        the missing ones and waits until they are healthy."""
+        for n in range(replicas, max(self.replicas[service], replicas)):
+            proc = self.procs.pop(self.replica_name(service, n), None)
+            if proc is not None:
+                proc.stop()
+        started = []
+        for n in range(replicas):
+            name = self.replica_name(service, n)
+            if name not in self.procs or not self.procs[name].alive():
+                self.procs[name] = self.process(service, n).start()
+                started.append(self.procs[name])
+        for proc in started:
+            proc.wait_healthy()
+        self.replicas[service] = replicas
+
+    def pids(self) -> dict[str, int]:
+        """Process name -> pid of every live process."""
+        return {name: p.proc.pid for name, p in self.procs.items() if p.alive()}
+
+    def check_alive(self) -> None:
+        dead = [name for name, p in self.procs.items() if not p.alive()]
+        if dead:
+            raise RuntimeError(f"{', '.join(dead)} exited; see {self.log_dir or 'var/log'}")
 
     def restart(self, name: str) -> None:
         """Start process ``name`` (a service, or a replica such as ``intake-2``) again."""
@@ -143,6 +174,9 @@ class NativePlatform:
 
     def stop(self, drop_databases: bool = True) -> None:
         self.unwatch()
+        for proc in self.procs.values():  # all at once: each takes a second or two
+            if proc.alive():
+                proc.proc.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
             proc.stop()
         if drop_databases:
@@ -201,6 +235,20 @@ def recount(platform: NativePlatform) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def recount_agrees(platform: NativePlatform, timeout: float = 60) -> subprocess.CompletedProcess:
+    """The recount, until it agrees with the live counters or ``timeout`` passes: after a
+    reporting process is killed while counting, its lease expires first (15 s), then the
+    retried event counts (retries wait up to 30 s)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        done = recount(platform)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            return done
+        time.sleep(2)
 
 
 def verdict(tool: str, report: str, problems: list[str]) -> int:

@@ -1,4 +1,5 @@
-"""A small client of the running platform, so that e2e tests read as what they check."""
+"""A small client of the running platform through its public doors (HTTP APIs, AMQP), so
+that e2e tests, `make bench` and `make soak` read as what they check (one test kit)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class Platform:
 
 
 class SuaraClient:
-    def __init__(self, platform: Platform):
+    def __init__(self, platform: Platform, api_key: str = API_KEY):
         self.platform = platform
+        self.api_key = api_key
         self.http = requests.Session()
 
     def url(self, service: str, path: str) -> str:
@@ -44,16 +46,21 @@ class SuaraClient:
         r.raise_for_status()
         return r.json()
 
-    def summary(self) -> dict:
-        r = self.http.get(self.url("reporting", "/api/v1/reports/summary"), timeout=10)
+    def summary(self, timeout: float = 10) -> dict:
+        r = self.http.get(self.url("reporting", "/api/v1/reports/summary"), timeout=timeout)
         r.raise_for_status()
         return r.json()
+
+    def counted(self) -> tuple[int, int]:
+        """(feedback in reporting's total, of them counted with a category): the summary."""
+        summary = self.summary()
+        return summary["total"], sum(summary["by_category"].values())
 
     def deliveries(self, feedback_id: str) -> list[dict]:
         r = self.http.get(
             self.url("notification", "/api/v1/deliveries"),
             params={"feedback_id": feedback_id},
-            headers={"X-API-Key": API_KEY},
+            headers={"X-API-Key": self.api_key},
             timeout=10,
         )
         r.raise_for_status()
