@@ -59,7 +59,7 @@ format: $(STAMP)
 
 bench: install servers ## classifier throughput; Suara end to end, empty and with 10,000 stored, vs the broker (var/bench/latest.json)
 	$(BIN)/python bench/classify_bench.py
-	$(BIN)/python bench/e2e_bench.py
+	$(BIN)/python bench/e2e_bench.py --profile 15
 
 soak: install servers ## 30 minutes at half the max rate with the history loaded; fails on growth or loss (var/bench/soak.json)
 	$(BIN)/python bench/soak.py
