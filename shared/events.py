@@ -15,30 +15,14 @@ from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared import untrusted
+from shared import taxonomy, untrusted
 
 SPEC_VERSION = "1.0"
 SCHEMA_VERSION = 1
 CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "id.go.pekalongankota.suara."
 
-CATEGORY_IDS = (
-    "roads",
-    "flooding",
-    "waste",
-    "water",
-    "streetlights",
-    "traffic",
-    "social_assistance",
-    "health",
-    "education",
-    "digital_services",
-    "public_order",
-    "economy_umkm",
-    "population_admin",
-    "environment",
-    "other",
-)
+CATEGORY_IDS = taxonomy.TAXONOMY.category_ids  # shared/data/taxonomy.yaml
 STATUSES = ("received", "categorized", "in_review", "in_progress", "resolved", "rejected")
 CHANNELS = ("http", "open311", "amqp")
 
@@ -77,6 +61,10 @@ class FeedbackCategorized(EventData):
     feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
     department = fields.String(required=True)
+    # added (optional): the department's stable id (shared/data/taxonomy.yaml), beside its name
+    department_id = fields.String(
+        allow_none=True, validate=validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)
+    )
     confidence = fields.Float(required=True, validate=validate.Range(0, 1))
     priority = fields.String(required=True, validate=validate.OneOf(("normal", "urgent")))
     method = fields.String(
@@ -94,6 +82,9 @@ class FeedbackUrgent(EventData):
     feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
     department = fields.String(required=True)
+    department_id = fields.String(  # added (optional), as in FeedbackCategorized
+        allow_none=True, validate=validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)
+    )
     reasons = fields.List(fields.String(), load_default=list)
     flagged_at = fields.String(required=True)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from services.categorization.triage import Decision
 from shared import outbox_entries
 from shared.events import now_iso
+from shared.taxonomy import department_id
 
 SERVICE = "categorization"
 
@@ -24,6 +25,7 @@ def _categorized(feedback_id: str, doc: dict, correlation_id: str) -> dict:
             "feedback_id": feedback_id,
             "category": doc["category"],
             "department": doc["department"],
+            "department_id": department_id(doc["department"]),
             "confidence": round(float(doc["confidence"]), 4),
             "priority": doc["priority"],
             "method": doc["method"],
@@ -82,6 +84,7 @@ def new_assignment(
                     "feedback_id": feedback_id,
                     "category": decision.category,
                     "department": decision.department,
+                    "department_id": department_id(decision.department),
                     "reasons": decision.urgency_reasons,
                     "flagged_at": now_iso(),
                 },
@@ -131,6 +134,7 @@ def review_item(doc: dict) -> dict:
         "text": doc["text"],
         "category": doc["category"],
         "department": doc["department"],
+        "department_id": department_id(doc["department"]),
         "confidence": round(float(doc["confidence"]), 4),
         "alternatives": doc.get("alternatives", []),
         "priority": doc["priority"],
@@ -144,6 +148,7 @@ def classify_answer(decision: Decision) -> dict:
         "category": decision.category,
         "confidence": round(float(decision.confidence), 4),
         "department": decision.department,
+        "department_id": department_id(decision.department),
         "priority": decision.priority,
         "language": decision.language,
         "alternatives": decision.alternatives[:3],

@@ -1,7 +1,9 @@
-"""The fixed list of feedback categories, their labels and default departments.
+"""Categorization's view of the taxonomy: the categories of ``shared/data/taxonomy.yaml`` (their
+labels and default departments), the words typical of each, and department overrides.
 
 Category ids are part of the public contract (events, API, stored decisions): never rename one.
-Departments are configuration: the defaults below can be overridden per deployment.
+Departments are configuration: ``SUARA_DEPARTMENTS`` points a category at another department
+(by its id or name in the taxonomy, or by the name of one outside it).
 """
 
 from __future__ import annotations
@@ -9,51 +11,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.taxonomy import TAXONOMY, department_id
+
 
 @dataclass(frozen=True)
 class Category:
     id: str
     label_id: str
     label_en: str
-    department: str
+    department: str  # the default department's name
 
     @property
     def labels(self) -> dict[str, str]:
         return {"id": self.label_id, "en": self.label_en}
 
 
-CATEGORIES: tuple[Category, ...] = (
-    Category("roads", "Jalan & Jembatan", "Roads & bridges", "Dinas PUPR"),
-    Category("flooding", "Banjir & Rob", "Flooding & tidal flooding", "BPBD"),
-    Category("waste", "Sampah & Kebersihan", "Waste & cleanliness", "Dinas Lingkungan Hidup"),
-    Category("water", "Air Bersih & Sanitasi", "Clean water & sanitation", "Perumda Air Minum"),
-    Category("streetlights", "Penerangan Jalan Umum", "Street lighting", "Dinas Perhubungan"),
-    Category(
-        "traffic", "Lalu Lintas & Parkir", "Traffic, parking & transport", "Dinas Perhubungan"
-    ),
-    Category("social_assistance", "Bantuan Sosial", "Social assistance", "Dinas Sosial"),
-    Category("health", "Kesehatan", "Health", "Dinas Kesehatan"),
-    Category("education", "Pendidikan", "Education", "Dinas Pendidikan"),
-    Category(
-        "digital_services", "Layanan Digital", "Digital & e-government services", "Dinkominfo"
-    ),
-    Category("public_order", "Ketertiban Umum", "Public order", "Satpol PP"),
-    Category(
-        "economy_umkm",
-        "UMKM & Perdagangan",
-        "Small business & markets",
-        "Dinas Perdagangan, Koperasi dan UKM",
-    ),
-    Category(
-        "population_admin",
-        "Administrasi Kependudukan",
-        "Civil registration (KTP, KK, akta)",
-        "Disdukcapil",
-    ),
-    Category(
-        "environment", "Lingkungan Hidup", "Environment & pollution", "Dinas Lingkungan Hidup"
-    ),
-    Category("other", "Lainnya", "Other (praise, questions, ideas)", "Dinkominfo (triage)"),
+# from the one taxonomy every service reads (shared/data/taxonomy.yaml)
+CATEGORIES: tuple[Category, ...] = tuple(
+    Category(c.id, c.label_id, c.label_en, TAXONOMY.department(c.department).name)
+    for c in TAXONOMY.categories
 )
 
 CATEGORY_IDS: tuple[str, ...] = tuple(c.id for c in CATEGORIES)
@@ -215,7 +191,7 @@ def departments(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
             raise ValueError(f"unknown category in department overrides: {category_id!r}")
         if not isinstance(department, str) or not department.strip():
             raise ValueError(f"empty department for category {category_id!r}")
-        result[category_id] = department.strip()
+        result[category_id] = TAXONOMY.department_named(department).name
     return result
 
 
@@ -228,6 +204,7 @@ def as_dicts(overrides: Mapping[str, str] | None = None) -> list[dict[str, str]]
             "label_id": c.label_id,
             "label_en": c.label_en,
             "department": depts[c.id],
+            "department_id": department_id(depts[c.id]),
         }
         for c in CATEGORIES
     ]

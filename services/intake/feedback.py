@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from services.intake import privacy
 from shared import outbox_entries
+from shared.taxonomy import department_id
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -104,6 +105,7 @@ def new_record(
         "status": "received",
         "category": None,
         "department": None,
+        "department_id": None,
         "priority": None,
         "categorization_revision": 0,
         "correlation_id": correlation_id,
@@ -138,6 +140,7 @@ def public_view(record: dict) -> dict:
         "status": record["status"],
         "category": record.get("category"),
         "department": record.get("department"),
+        "department_id": record.get("department_id"),
         "priority": record.get("priority"),
         "channel": record["channel"],
         "submitted_at": _iso(record["created_at"]),
@@ -156,6 +159,8 @@ def categorization_update(data: dict, now: datetime | None = None) -> tuple[dict
                 "status": status,
                 "category": data["category"],
                 "department": data["department"],
+                # events of before department ids: the id of the department of that name
+                "department_id": data.get("department_id") or department_id(data["department"]),
                 "priority": data["priority"],
                 "categorization_revision": revision,
                 "updated_at": now or datetime.now(UTC),

@@ -12,6 +12,7 @@ from shared import outbox
 from shared.http import HttpError, api, health, json_response, read_json
 from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
+from shared.taxonomy import TAXONOMY, departments_view
 from shared.webserver import http
 
 
@@ -59,6 +60,11 @@ class IntakeService:
         if record is None:
             raise HttpError(404, "not_found", "no feedback with this id")
         return json_response(200, feedback.public_view(record))
+
+    @http("GET", "/api/v1/departments")
+    @api
+    def departments(self, request):
+        return json_response(200, {"departments": departments_view(TAXONOMY)})
 
     @http("GET", "/health")
     def health(self, request):

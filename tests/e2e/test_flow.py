@@ -32,6 +32,7 @@ def test_http_feedback_is_categorized_routed_and_counted(client):
 
     fb = client.wait_status(feedback_id)
     assert fb["category"] == "roads" and fb["department"] == "Dinas PUPR"
+    assert fb["department_id"] == "dinas-pupr"
     assert "contact" not in fb and CONTACT["email"] not in json.dumps(fb)
 
     roads_before = before["by_category"].get("roads", 0)
@@ -151,3 +152,18 @@ def test_integrator_gets_cloudevents_without_personal_data(client):
     received = got["id.go.pekalongankota.suara.feedback.received"][0]
     assert received.get_data()["feedback_id"] == feedback_id
     assert received.get_data()["location"] == {"kelurahan": "Panjang Wetan"}
+    categorized = got["id.go.pekalongankota.suara.feedback.categorized"][0].get_data()
+    assert (categorized["department"], categorized["department_id"]) == ("BPBD", "bpbd")
+
+
+def test_departments_are_listed_with_their_ids_categories_and_sla(client):
+    r = client.http.get(client.url("intake", "/api/v1/departments"), timeout=10)
+    assert r.status_code == 200, r.text
+    departments = {d["id"]: d for d in r.json()["departments"]}
+    assert departments["bpbd"]["name"] == "BPBD"
+    assert [c["id"] for c in departments["bpbd"]["categories"]] == ["flooding"]
+    assert departments["dinas-pupr"]["categories"][0] == {
+        "id": "roads",
+        "sla_hours": 40.0,
+        "urgent_sla_hours": 8.0,
+    }

@@ -74,6 +74,7 @@ def test_a_normal_decision_stages_only_feedback_categorized():
         "feedback_id": FID,
         "category": "flooding",
         "department": "BPBD",
+        "department_id": "bpbd",
         "confidence": 0.9123,
         "priority": "normal",
         "method": "model",

@@ -441,6 +441,7 @@ def test_public_view_shows_progress_but_no_personal_data():
         "status": "categorized",
         "category": "flooding",
         "department": "BPBD",
+        "department_id": "bpbd",
         "priority": "urgent",
         "updated_at": datetime(2025, 1, 2, 4, 0),  # naive: read as UTC
     }
@@ -450,6 +451,7 @@ def test_public_view_shows_progress_but_no_personal_data():
         "status": "categorized",
         "category": "flooding",
         "department": "BPBD",
+        "department_id": "bpbd",
         "priority": "urgent",
         "channel": "http",
         "submitted_at": "2025-01-02T03:04:05.678Z",
@@ -489,11 +491,21 @@ def test_categorization_update_applies_only_a_newer_revision():
             "status": "categorized",
             "category": "flooding",
             "department": "BPBD",
+            "department_id": "bpbd",  # an event of before department ids: found by the name
             "priority": "urgent",
             "categorization_revision": 2,
             "updated_at": NOW,
         }
     }
+
+
+def test_categorization_update_keeps_the_events_department_id():
+    data = categorized(department="UPT PJU Kota", department_id="upt-pju")
+    _, update = feedback.categorization_update(data, now=NOW)
+    assert (update["$set"]["department"], update["$set"]["department_id"]) == (
+        "UPT PJU Kota",
+        "upt-pju",
+    )
 
 
 def test_categorization_update_sends_uncertain_feedback_to_review():
