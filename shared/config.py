@@ -40,6 +40,11 @@ SETTINGS = (
     Setting("SUARA_REPORTING_PORT", "8004", "reporting HTTP port"),
     Setting("SUARA_API_KEYS", "", "comma-separated name:key pairs for machine clients"),
     Setting(
+        "SUARA_DEPARTMENT_KEYS",
+        "",
+        "comma-separated department-id:key pairs: a department moves the cases assigned to it",
+    ),
+    Setting(
         "SUARA_MAX_WORKERS", "10", "concurrent AMQP message handlers (the prefetch) per process"
     ),
     Setting("SUARA_HTTP_WORKERS", "10", "concurrent HTTP request handlers per process"),
@@ -91,6 +96,21 @@ def _pairs(raw: str, separator: str, setting: str, shape: str) -> list[tuple[str
 def parse_api_keys(raw: str) -> dict[str, str]:
     """``"city-app:k1,open311:k2"`` -> ``{"k1": "city-app", "k2": "open311"}`` (key -> client)."""
     return {key: name for name, key in _pairs(raw, ":", "SUARA_API_KEYS", "name:key")}
+
+
+def parse_department_keys(raw: str) -> dict[str, str]:
+    """``"bpbd:k1,dinas-pupr:k2"`` -> ``{"k1": "bpbd", "k2": "dinas-pupr"}`` (key -> department
+    id). An id not in the taxonomy stops the service at start-up."""
+    from shared.taxonomy import TAXONOMY
+
+    pairs = _pairs(raw, ":", "SUARA_DEPARTMENT_KEYS", "department-id:key")
+    unknown = sorted({d for d, _ in pairs} - set(TAXONOMY.department_ids))
+    if unknown:
+        raise ConfigError(
+            f"SUARA_DEPARTMENT_KEYS: unknown department {', '.join(unknown)}; "
+            f"one of {', '.join(TAXONOMY.department_ids)}"
+        )
+    return {key: department for department, key in pairs}
 
 
 def parse_departments(raw: str) -> dict[str, str]:
@@ -170,6 +190,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "MONGO_URI": mongo_uri,
         "MONGO_DB": mongo_db,
         "API_KEYS": parse_api_keys(env.get("SUARA_API_KEYS", "")),
+        "DEPARTMENT_KEYS": parse_department_keys(env.get("SUARA_DEPARTMENT_KEYS", "")),
         "MAX_ATTEMPTS": _int(env, "SUARA_MAX_ATTEMPTS", 5),
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
         "OUTBOX_SWEEP_S": outbox_sweep_s(env),

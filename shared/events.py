@@ -89,6 +89,34 @@ class FeedbackUrgent(EventData):
     flagged_at = fields.String(required=True)
 
 
+# a case's states (services/intake/lifecycle.py says who may move it where)
+STATUSES = (
+    "received",
+    "in_review",
+    "categorized",
+    "acknowledged",
+    "in_progress",
+    "resolved",
+    "closed",
+    "rejected",
+    "duplicate",
+    "reopened",
+)
+
+
+class FeedbackStatusChanged(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    from_ = fields.String(required=True, data_key="from", validate=validate.OneOf(STATUSES))
+    to = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    department_id = fields.String(
+        allow_none=True, validate=validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)
+    )
+    note = fields.String(allow_none=True)  # public notes only, redacted of personal data
+    duplicate_of = fields.String(allow_none=True)
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))  # per case
+    changed_at = fields.String(required=True)
+
+
 @dataclass(frozen=True)
 class EventSpec:
     service: str  # the publisher
@@ -133,6 +161,13 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             FeedbackUrgent,
             "a feedback describes an emergency",
             ("notification", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.status_changed",
+            FeedbackStatusChanged,
+            "a department moved a case in its lifecycle (status, public note)",
+            ("reporting",),
         ),
     )
 }

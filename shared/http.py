@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pymongo
 from kombu import Connection
@@ -23,9 +24,17 @@ MAX_BODY_BYTES = untrusted.MAX_BYTES
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, error: str, message: str, fields: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        fields: dict | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.error, self.message, self.fields = status, error, message, fields
+        self.extra = extra or {}  # more of the answer, e.g. the moves allowed (409)
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:
@@ -38,7 +47,7 @@ def json_response(status: int, body, headers: dict | None = None) -> Response:
 
 
 def error_response(exc: HttpError) -> Response:
-    body = {"error": exc.error, "message": exc.message}
+    body = {"error": exc.error, "message": exc.message, **exc.extra}
     if exc.fields:
         body["fields"] = exc.fields
     return json_response(exc.status, body)
@@ -97,6 +106,28 @@ def api_client(request: Request, keys: dict[str, str]) -> str:
             if hmac.compare_digest(supplied.encode(), key.encode()):
                 return name
     raise HttpError(401, "unauthorized", "a valid API key is required (header X-API-Key)")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: an admin machine client (``department_id`` None) or a
+    department (``SUARA_DEPARTMENT_KEYS``)."""
+
+    name: str
+    department_id: str | None = None
+
+    @property
+    def admin(self) -> bool:
+        return self.department_id is None
+
+
+def caller(request: Request, api_keys: dict[str, str], department_keys: dict[str, str]) -> Caller:
+    """The admin client or the department whose key the request carries, or HttpError 401."""
+    try:
+        return Caller(api_client(request, api_keys))
+    except HttpError:
+        department = api_client(request, department_keys)  # 401 when neither
+        return Caller(department, department)
 
 
 def health(db: Database, amqp_uri: str) -> Response:

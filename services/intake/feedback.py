@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.intake import privacy
+from services.intake import lifecycle, privacy
 from shared import outbox_entries
 from shared.taxonomy import department_id
 
@@ -145,28 +145,84 @@ def public_view(record: dict) -> dict:
         "channel": record["channel"],
         "submitted_at": _iso(record["created_at"]),
         "updated_at": _iso(record["updated_at"]),
+        "history": history_view(record),
     }
 
 
-def categorization_update(data: dict, now: datetime | None = None) -> tuple[dict, dict]:
-    """(filter, update) applying a ``feedback.categorized`` event: newer revisions only."""
-    status = "in_review" if data.get("needs_review") else "categorized"
+def categorization_updates(data: dict, now: datetime | None = None) -> list[tuple[dict, dict]]:
+    """The (filter, update) pairs that apply a ``feedback.categorized`` event, newer revisions
+    only; the store applies the first that matches. A case in the system's own states takes
+    the status the categorization implies; one a department is working keeps its state."""
     revision = data.get("revision", 1)
-    return (
-        {"_id": data["feedback_id"], "categorization_revision": {"$lt": revision}},
+    fields = {
+        "category": data["category"],
+        "department": data["department"],
+        # events of before department ids: the id of the department of that name
+        "department_id": data.get("department_id") or department_id(data["department"]),
+        "priority": data["priority"],
+        "categorization_revision": revision,
+        "updated_at": now or datetime.now(UTC),
+    }
+    newer = {"_id": data["feedback_id"], "categorization_revision": {"$lt": revision}}
+    status = lifecycle.after_categorization("received", bool(data.get("needs_review")))
+    return [
+        (
+            {**newer, "status": {"$in": list(lifecycle.SYSTEM)}},
+            {"$set": {"status": status, **fields}},
+        ),
+        ({**newer, "status": {"$nin": list(lifecycle.SYSTEM)}}, {"$set": fields}),
+    ]
+
+
+def status_change(
+    record: dict, move: lifecycle.Move, by: str, now: datetime | None = None
+) -> tuple[dict, dict, dict]:
+    """(filter, update, staged event) moving a case: the update applies only to the case as it
+    was read (its state and sequence), records the move in its history and stages
+    ``feedback.status_changed`` (the note only when public, and redacted)."""
+    now = now or datetime.now(UTC)
+    seq = record.get("status_seq", 0) + 1
+    note = (move.note or "").strip() or None
+    public_note = privacy.redact(note) if note and move.visibility == "public" else None
+    event = outbox_entries.entry(
+        "intake",
+        "feedback.status_changed",
         {
-            "$set": {
-                "status": status,
-                "category": data["category"],
-                "department": data["department"],
-                # events of before department ids: the id of the department of that name
-                "department_id": data.get("department_id") or department_id(data["department"]),
-                "priority": data["priority"],
-                "categorization_revision": revision,
-                "updated_at": now or datetime.now(UTC),
-            }
+            "feedback_id": record["_id"],
+            "from": record["status"],
+            "to": move.status,
+            "department_id": record.get("department_id"),
+            "note": public_note,
+            "duplicate_of": move.duplicate_of,
+            "sequence": seq,
+            "changed_at": _iso(now),
         },
+        subject=record["_id"],
+        correlation_id=record.get("correlation_id") or record["_id"],
     )
+    step = {"status": move.status, "from": record["status"], "at": now, "by": by}
+    if note:
+        step.update(note=note, visibility=move.visibility)
+    if move.duplicate_of:
+        step["duplicate_of"] = move.duplicate_of
+    changes = {"status": move.status, "status_seq": seq, "updated_at": now, "outbox_at": now}
+    if move.status == "resolved":
+        changes["resolved_at"] = now
+    if move.duplicate_of:
+        changes["duplicate_of"] = move.duplicate_of
+    seen = record.get("status_seq")
+    query = {
+        "_id": record["_id"],
+        "status": record["status"],
+        "status_seq": {"$exists": False} if seen is None else seen,
+    }
+    return query, {"$set": changes, "$push": {"history": step, "outbox": event}}, event
+
+
+def history_view(record: dict, internal: bool = False) -> list[dict]:
+    """A case's history as the API shows it: public notes to anyone, internal ones to staff."""
+    steps = [{**h, "at": _iso(h["at"])} for h in record.get("history") or []]
+    return steps if internal else lifecycle.public_history(steps)
 
 
 def _iso(value: datetime) -> str:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from pymongo.database import Database
 
-from services.intake import feedback, store
+from services.intake import feedback, lifecycle, store
 from shared import outbox
+from shared.http import Caller
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +78,39 @@ def submit_command(db: Database, publish: Callable[[dict], None], command: dict)
         return True
     log.info("duplicate submission %s/%s ignored", command["source"], command["external_id"])
     return False
+
+
+class NotFound(Exception):
+    """No case with this id."""
+
+
+class NotYours(Exception):
+    """A department may move only the cases assigned to it."""
+
+
+class ChangedMeanwhile(Exception):
+    """The case moved between our read and our write: the caller may try again."""
+
+
+def change_status(
+    db: Database,
+    publish: Callable[[dict], None],
+    feedback_id: str,
+    move: lifecycle.Move,
+    caller: Caller,
+) -> dict:
+    """A department (or an admin) moves a case; ``feedback.status_changed`` is announced.
+    Raises NotFound, NotYours, lifecycle.MoveInvalid / MoveRefused or ChangedMeanwhile."""
+    record = store.get(db, feedback_id)
+    if record is None:
+        raise NotFound(feedback_id)
+    if not caller.admin and record.get("department_id") != caller.department_id:
+        raise NotYours(feedback_id)
+    lifecycle.check(record["status"], move, "staff", feedback_id)
+    if move.duplicate_of and store.get(db, move.duplicate_of) is None:
+        raise lifecycle.MoveInvalid({"duplicate_of": ["no case with this id"]})
+    query, update, staged = feedback.status_change(record, move, caller.name)
+    if not store.change_status(db, query, update, staged):
+        raise ChangedMeanwhile(feedback_id)
+    outbox.relay_or_defer(db.feedback, feedback_id, publish, [staged])
+    return store.get(db, feedback_id)

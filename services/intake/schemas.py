@@ -88,6 +88,20 @@ class SubmitCommand(_Text, Schema):
             raise ValidationError("submitted_at is in the future")
 
 
+class StatusChange(Schema):
+    """``POST /api/v1/feedback/{id}/status``: a department (or an admin) moves a case."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(required=True, validate=validate.OneOf(events.STATUSES))
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    note_visibility = fields.String(
+        load_default="public", validate=validate.OneOf(("public", "internal"))
+    )
+    duplicate_of = fields.String(allow_none=True, validate=validate.Regexp(FEEDBACK_ID))
+
+
 def load_submit_command(body: bytes) -> dict:
     """A ``feedback.submit`` message -> validated dict; InvalidMessage says why not."""
     doc = events.json_object(body)

@@ -7,9 +7,9 @@ import re
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.intake import feedback, handlers, schemas, store
+from services.intake import feedback, handlers, lifecycle, schemas, store
 from shared import outbox
-from shared.http import HttpError, api, health, json_response, read_json
+from shared.http import HttpError, api, caller, health, json_response, read_json
 from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
 from shared.taxonomy import TAXONOMY, departments_view
@@ -60,6 +60,41 @@ class IntakeService:
         if record is None:
             raise HttpError(404, "not_found", "no feedback with this id")
         return json_response(200, feedback.public_view(record))
+
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/status")
+    @api
+    def change_status(self, request, feedback_id):
+        who = caller(request, self.config["API_KEYS"], self.config["DEPARTMENT_KEYS"])
+        body = schemas.StatusChange().load(read_json(request))
+        move = lifecycle.Move(
+            body["status"], body.get("note"), body["note_visibility"], body.get("duplicate_of")
+        )
+        if not re.fullmatch(schemas.FEEDBACK_ID, feedback_id):
+            raise HttpError(404, "not_found", "no feedback with this id")
+        try:
+            record = handlers.change_status(self.db, self.publish, feedback_id, move, who)
+        except handlers.NotFound:
+            raise HttpError(404, "not_found", "no feedback with this id") from None
+        except handlers.NotYours:
+            raise HttpError(
+                403, "forbidden", "this case is not assigned to your department"
+            ) from None
+        except lifecycle.MoveInvalid as exc:
+            raise HttpError(400, "validation", "the move is incomplete", exc.fields) from None
+        except lifecycle.MoveRefused as exc:
+            raise HttpError(
+                409,
+                "conflict",
+                str(exc),
+                extra={"status": exc.current, "allowed": list(exc.allowed)},
+            ) from None
+        except handlers.ChangedMeanwhile:
+            raise HttpError(
+                409, "conflict", "the case changed meanwhile; read it and retry"
+            ) from None
+        return json_response(
+            200, {**feedback.public_view(record), "history": feedback.history_view(record, True)}
+        )
 
     @http("GET", "/api/v1/departments")
     @api

@@ -47,5 +47,13 @@ def get(db: Database, feedback_id: str) -> dict | None:
 
 def apply_categorization(db: Database, data: dict) -> bool:
     """Apply a categorization; False when it is a duplicate or older than the stored one."""
-    query, update = feedback.categorization_update(data)
+    for query, update in feedback.categorization_updates(data):
+        if db.feedback.update_one(query, update).modified_count == 1:
+            return True
+    return False
+
+
+def change_status(db: Database, query: dict, update: dict, staged: dict) -> bool:
+    """Apply a move to the case as it was read; False when it changed meanwhile."""
+    outbox.mark(db.feedback, query["_id"], [staged])
     return db.feedback.update_one(query, update).modified_count == 1

@@ -28,7 +28,7 @@ def on_received(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
                 "language": data.get("language"),
                 "updated_at": now or datetime.now(UTC),
             },
-            "$setOnInsert": {"status": "received", "revision": 0},
+            "$setOnInsert": {"status": "received", "revision": 0, "status_seq": 0},
         },
     )
 
@@ -50,7 +50,8 @@ def on_categorized(event: Event, now: datetime | None = None) -> tuple[dict, dic
                 "categorized_at": data["categorized_at"],
                 "revision": revision,
                 "updated_at": now or datetime.now(UTC),
-            }
+            },
+            "$setOnInsert": {"status_seq": 0},
         },
     )
 
@@ -61,9 +62,32 @@ def on_urgent(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
         {
             "$set": {"urgent": True, "updated_at": now or datetime.now(UTC)},
             # may come first: then the document needs the revision later updates compare with
+            "$setOnInsert": {"status": "received", "revision": 0, "status_seq": 0},
+        },
+    )
+
+
+def on_status_changed(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    """A department's move (``feedback.status_changed``): a later ``sequence`` only. The case's
+    state is kept apart from the system's (``status``, which categorizations set), so that the
+    two commute: once a case has moved, its counted state is the moved one."""
+    data = event.data
+    return (
+        {"_id": data["feedback_id"], "status_seq": {"$lt": data["sequence"]}},
+        {
+            "$set": {
+                "case_status": data["to"],
+                "status_seq": data["sequence"],
+                "updated_at": now or datetime.now(UTC),
+            },
             "$setOnInsert": {"status": "received", "revision": 0},
         },
     )
+
+
+def counted_status(doc: dict) -> str | None:
+    """The state a feedback is counted in: its department's latest move, else the system's."""
+    return doc.get("case_status") if doc.get("status_seq") else doc.get("status")
 
 
 def summary(
@@ -94,7 +118,7 @@ def contribution(doc: dict) -> dict[str, int]:
         return {}
     counts = {"total": 1}
     for field, group in COUNTED_GROUPS.items():
-        value = doc.get(field)
+        value = counted_status(doc) if field == "status" else doc.get(field)
         if isinstance(value, str) and value and "." not in value and not value.startswith("$"):
             counts[f"{group}.{value}"] = 1
     return counts

@@ -30,6 +30,10 @@ class ReportingService:
     def on_feedback_urgent(self, event):
         store.apply(self.db, projections.on_urgent(event))
 
+    @event_handler("intake", "feedback.status_changed")
+    def on_feedback_status_changed(self, event):
+        store.apply(self.db, projections.on_status_changed(event))
+
     @http("GET", "/api/v1/reports/summary")
     @api
     def summary(self, request):

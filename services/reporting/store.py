@@ -183,19 +183,21 @@ def summary(db: Database) -> dict:
     return projections.summary_from_counters(list(db.counters.find({}, {"applied": 0})))
 
 
-def _count_by(db: Database, field: str) -> list[dict]:
-    return list(
-        db.feedback.aggregate(
-            [{"$match": {"received": True}}, {"$group": {"_id": f"${field}", "count": {"$sum": 1}}}]
-        )
-    )
-
-
 def recount(db: Database) -> dict:
-    """The summary counted again from the projection: a scan, for the recount command only."""
+    """The summary counted again from the projection: a scan, for the recount command only.
+    Each feedback counts as the counters count it (``projections.contribution``)."""
+    counts: dict[str, int] = {}
+    for doc in db.feedback.find({"received": True}):
+        for key, n in projections.contribution(doc).items():
+            counts[key] = counts.get(key, 0) + n
+    groups = {group: [] for group in projections.COUNTED_GROUPS.values()}
+    for key, n in counts.items():
+        group, _, value = key.partition(".")
+        if group in groups:
+            groups[group].append({"_id": value, "count": n})
     return projections.summary(
-        total=db.feedback.count_documents({"received": True}),
-        by_category=_count_by(db, "category"),
-        by_status=_count_by(db, "status"),
-        by_priority=_count_by(db, "priority"),
+        total=counts.get("total", 0),
+        by_category=groups["by_category"],
+        by_status=groups["by_status"],
+        by_priority=groups["by_priority"],
     )

@@ -61,6 +61,7 @@ def platform(request, run_id, tmp_path_factory):
         E2E_PORTS,
         {
             "SUARA_API_KEYS": f"e2e:{API_KEY},fuzz:fuzz-secret",  # the fuzz campaign's key too
+            "SUARA_DEPARTMENT_KEYS": "bpbd:bpbd-secret,dinas-pupr:pupr-secret",
             "SUARA_RETRY_DELAY_MS": "100",
             "SUARA_OUTBOX_SWEEP_S": "1",
             # short, so the slow-client tests finish quickly

@@ -333,3 +333,37 @@ def test_a_feedbacks_delivery_log_is_read_through_its_index_in_order(db):
     db.by_feedback.update_one({"_id": "SU-L"}, {"$addToSet": {"ids": "SU-L:ghost:citizen"}})
     assert len(notification_store.for_feedback(db, "SU-L")) == 5
     assert notification_store.for_feedback(db, "SU-NONE") == []
+
+
+def moved(fid, sequence, to):
+    return event(
+        "intake",
+        "feedback.status_changed",
+        {
+            "feedback_id": fid,
+            "from": "categorized",
+            "to": to,
+            "department_id": "dinas-pupr",
+            "sequence": sequence,
+            "changed_at": events.now_iso(),
+        },
+        fid,
+    )
+
+
+@pytest.mark.parametrize("order", ["as published", "reversed"])
+def test_reporting_counts_a_case_in_its_latest_move_in_any_order(db, order):
+    reporting_store.ensure_indexes(db)
+    changes = [
+        projections.on_received(received("SU-MOVE")),
+        projections.on_categorized(categorized("SU-MOVE")),
+        projections.on_status_changed(moved("SU-MOVE", 1, "acknowledged")),
+        projections.on_categorized(categorized("SU-MOVE", 2, "traffic")),  # a correction
+        projections.on_status_changed(moved("SU-MOVE", 2, "resolved")),
+        projections.on_status_changed(moved("SU-MOVE", 1, "acknowledged")),  # repeated
+    ]
+    for change in changes if order == "as published" else reversed(changes):
+        reporting_store.apply(db, change)
+    counts = assert_counts_agree(db)
+    assert counts["by_status"] == {"resolved": 1}
+    assert counts["by_category"] == {"traffic": 1}

@@ -61,6 +61,16 @@ VALID = {
     ("intake", "feedback.received"): received_data,
     ("categorization", "feedback.categorized"): categorized_data,
     ("categorization", "feedback.urgent"): urgent_data,
+    ("intake", "feedback.status_changed"): lambda: {
+        "feedback_id": FID,
+        "from": "acknowledged",
+        "to": "in_progress",
+        "department_id": "bpbd",
+        "note": "tim menuju lokasi",
+        "duplicate_of": None,
+        "sequence": 2,
+        "changed_at": "2026-12-02T03:00:00.000Z",
+    },
 }
 
 

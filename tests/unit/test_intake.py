@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from marshmallow import ValidationError
 
-from services.intake import feedback, privacy
+from services.intake import feedback, lifecycle, privacy
 from services.intake.schemas import FEEDBACK_ID, FeedbackSubmission, SubmitCommand
 from shared import events
 
@@ -456,6 +456,7 @@ def test_public_view_shows_progress_but_no_personal_data():
         "channel": "http",
         "submitted_at": "2025-01-02T03:04:05.678Z",
         "updated_at": "2025-01-02T04:00:00.000Z",
+        "history": [],
     }
     assert_no_personal_data(view)
 
@@ -483,9 +484,18 @@ def categorized(**overrides) -> dict:
     return events.decode(events.encode(event)).data
 
 
+def categorization_update(data, now=None):
+    """The update for a case still in the system's own states (the first of the pair)."""
+    return feedback.categorization_updates(data, now)[0]
+
+
 def test_categorization_update_applies_only_a_newer_revision():
-    query, update = feedback.categorization_update(categorized(), now=NOW)
-    assert query == {"_id": "SU-0123456789", "categorization_revision": {"$lt": 2}}
+    query, update = categorization_update(categorized(), now=NOW)
+    assert query == {
+        "_id": "SU-0123456789",
+        "categorization_revision": {"$lt": 2},
+        "status": {"$in": ["received", "in_review", "categorized"]},
+    }
     assert update == {
         "$set": {
             "status": "categorized",
@@ -501,7 +511,7 @@ def test_categorization_update_applies_only_a_newer_revision():
 
 def test_categorization_update_keeps_the_events_department_id():
     data = categorized(department="UPT PJU Kota", department_id="upt-pju")
-    _, update = feedback.categorization_update(data, now=NOW)
+    _, update = categorization_update(data, now=NOW)
     assert (update["$set"]["department"], update["$set"]["department_id"]) == (
         "UPT PJU Kota",
         "upt-pju",
@@ -509,14 +519,42 @@ def test_categorization_update_keeps_the_events_department_id():
 
 
 def test_categorization_update_sends_uncertain_feedback_to_review():
-    _, update = feedback.categorization_update(categorized(needs_review=True, revision=1))
+    _, update = categorization_update(categorized(needs_review=True, revision=1))
     assert update["$set"]["status"] == "in_review"
     assert update["$set"]["categorization_revision"] == 1
 
 
+def test_a_recategorization_leaves_a_case_a_department_works_in_its_state():
+    query, update = feedback.categorization_updates(categorized(), now=NOW)[1]
+    assert query["status"] == {"$nin": ["received", "in_review", "categorized"]}
+    assert "status" not in update["$set"] and update["$set"]["category"] == "flooding"
+
+
+def test_a_move_is_recorded_guarded_and_announced_without_internal_notes():
+    rec = {**record(), "status": "categorized", "department_id": "bpbd", "correlation_id": "c"}
+    move = lifecycle.Move("acknowledged", "cek lokasi, hubungi 0812-3456-7890", "internal")
+    query, update, staged = feedback.status_change(rec, move, "bpbd", now=NOW)
+    assert query == {"_id": rec["_id"], "status": "categorized", "status_seq": {"$exists": False}}
+    assert update["$set"]["status"] == "acknowledged" and update["$set"]["status_seq"] == 1
+    assert update["$push"]["history"]["visibility"] == "internal"
+    data = events.decode(events.encode(staged["event"])).data
+    assert (data["from_"], data["to"], data["sequence"], data["note"]) == (
+        "categorized",
+        "acknowledged",
+        1,
+        None,
+    )
+    public = lifecycle.Move("resolved", "Sudah ditambal. Info: 0812-3456-7890")
+    moved = {**rec, "status": "in_progress", "status_seq": 2}
+    query, update, staged = feedback.status_change(moved, public, "bpbd", now=NOW)
+    assert query["status_seq"] == 2 and update["$set"]["resolved_at"] == NOW
+    data = events.decode(events.encode(staged["event"])).data
+    assert data["sequence"] == 3 and "0812" not in data["note"]
+
+
 def test_categorization_update_defaults_to_revision_one():
     data = {k: v for k, v in categorized().items() if k != "revision"}
-    query, update = feedback.categorization_update(data)
+    query, update = categorization_update(data)
     assert query["categorization_revision"] == {"$lt": 1}
     assert update["$set"]["categorization_revision"] == 1
     assert isinstance(update["$set"]["updated_at"], datetime)

@@ -85,7 +85,7 @@ def test_received_sets_what_it_knows_and_only_inserts_the_status():
         "updated_at": NOW,
     }
     # a late received must not overwrite a status a categorized event already set
-    assert update["$setOnInsert"] == {"status": "received", "revision": 0}
+    assert update["$setOnInsert"] == {"status": "received", "revision": 0, "status_seq": 0}
     assert "status" not in update["$set"] and "revision" not in update["$set"]
 
 
@@ -111,7 +111,8 @@ def test_categorized_applies_only_to_an_older_revision(needs_review, status):
             "categorized_at": "2025-01-02T03:04:06.000Z",
             "revision": 3,
             "updated_at": NOW,
-        }
+        },
+        "$setOnInsert": {"status_seq": 0},  # a department's first move compares with it
     }
 
 
@@ -240,6 +241,7 @@ EXPECTED = {
     "status": "categorized",
     "categorized_at": "2025-01-02T05:00:00.000Z",
     "revision": 2,
+    "status_seq": 0,
     "urgent": True,
     "updated_at": NOW,
 }
