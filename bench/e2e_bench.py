@@ -464,8 +464,9 @@ def flat_latency(runs: dict, suffix: str = "") -> dict:
     return flat
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parser(description: str = __doc__.split("\n")[0]) -> argparse.ArgumentParser:
+    """The bench's options (``bench/soak.py`` adds its own)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--amqp", default=os.environ.get("SUARA_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
     )
@@ -490,11 +491,11 @@ def parse_args(argv):
         help="pid file of the FerretDB behind --mongo, for its CPU seconds",
     )
     parser.add_argument("--output", default="latest", help="var/bench/<output>.json and .png")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parser().parse_args(argv)
     started_wall, started = datetime.now(UTC), time.monotonic()
     run = "".join(random.choices(string.ascii_lowercase, k=6))
     OUT.mkdir(parents=True, exist_ok=True)

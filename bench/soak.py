@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.e2e_bench import OUT, Bench, log, parse_args  # noqa: E402
+from bench.e2e_bench import OUT, Bench, log, parser  # noqa: E402
 from bench.observe import rss_mib  # noqa: E402
 
 GROWTH = 1.2  # the last five minutes against the first five
@@ -99,19 +99,11 @@ def plot(minutes: list[dict], path: Path, title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    minutes_n, rate = 30, None
-    for flag in ("--minutes", "--rate"):
-        if flag in argv:
-            i = argv.index(flag)
-            value = float(argv[i + 1])
-            del argv[i : i + 2]
-            if flag == "--minutes":
-                minutes_n = int(value)
-            else:
-                rate = value
-    args = parse_args(argv)
-    rate = rate or default_rate()
+    options = parser(__doc__.split("\n")[0])
+    options.add_argument("--minutes", type=int, default=30, help="one-minute phases")
+    options.add_argument("--rate", type=float, help="/s (default: half the last max rate)")
+    args = options.parse_args(argv)
+    minutes_n, rate = args.minutes, args.rate or default_rate()
     run = "".join(random.choices(string.ascii_lowercase, k=6))
     bench = Bench(args, run)
     minutes: list[dict] = []

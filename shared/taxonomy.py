@@ -144,10 +144,15 @@ def _hours(entry: dict, key: str, where: str) -> float:
     return float(value)
 
 
-def _department(i: int, entry: object) -> Department:
-    where = f"departments[{i}]"
+def _mapping(entry: object, where: str) -> dict:
     if not isinstance(entry, dict):
         raise TaxonomyError(f"{where}: must be a mapping")
+    return entry
+
+
+def _department(i: int, entry: object) -> Department:
+    where = f"departments[{i}]"
+    entry = _mapping(entry, where)
     dept_id = _text(entry, "id", where)
     if not DEPARTMENT_ID.fullmatch(dept_id):
         raise TaxonomyError(f"{where}: id {dept_id!r} must be lower-case words joined by -")
@@ -157,8 +162,7 @@ def _department(i: int, entry: object) -> Department:
 
 def _category(i: int, entry: object) -> Category:
     where = f"categories[{i}]"
-    if not isinstance(entry, dict):
-        raise TaxonomyError(f"{where}: must be a mapping")
+    entry = _mapping(entry, where)
     cat_id = _text(entry, "id", where)
     if not CATEGORY_ID.fullmatch(cat_id):
         raise TaxonomyError(f"{where}: id {cat_id!r} must be lower-case words joined by _")

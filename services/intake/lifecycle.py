@@ -13,17 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-SYSTEM = ("received", "in_review", "categorized")
-STATES = (
-    *SYSTEM,
-    "acknowledged",
-    "in_progress",
-    "resolved",
-    "closed",
-    "rejected",
-    "duplicate",
-    "reopened",
-)
+from shared.events import STATUSES as STATES  # the contract's list (feedback.status_changed)
+
+SYSTEM = STATES[:3]  # received, in_review, categorized: set by the system only
 FINAL = frozenset({"closed", "rejected", "duplicate"})
 VISIBILITIES = ("public", "internal")
 

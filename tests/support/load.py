@@ -292,7 +292,7 @@ class EventLog:
                     self._error = exc
                     self._ready.set()
                     return
-                time.sleep(0.5)  # the broker restarts: the durable queue keeps the events
+                self._stop.wait(0.5)  # the broker restarts: the durable queue keeps the events
 
     def _on_message(self, message) -> None:
         # only the time and the bytes here: parsing comes later, off the measured path

@@ -14,6 +14,7 @@ from kombu import Connection
 from deploy.platform import SERVICES, ServiceProcess
 from shared import topology
 from shared.mongo import connect
+from tests.helpers import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS_SCRIPT = ROOT / "deploy" / "local-servers.sh"
@@ -241,14 +242,14 @@ def recount_agrees(platform: NativePlatform, timeout: float = 60) -> subprocess.
     """The recount, until it agrees with the live counters or ``timeout`` passes: after a
     reporting process is killed while counting, its lease expires first (15 s), then the
     retried event counts (retries wait up to 30 s)."""
-    import time
+    last: list[subprocess.CompletedProcess] = []
 
-    deadline = time.monotonic() + timeout
-    while True:
-        done = recount(platform)
-        if done.returncode == 0 or time.monotonic() > deadline:
-            return done
-        time.sleep(2)
+    def agrees() -> bool:
+        last[:] = [recount(platform)]
+        return last[0].returncode == 0
+
+    poll_until(agrees, timeout, interval=2)
+    return last[0]
 
 
 def verdict(tool: str, report: str, problems: list[str]) -> int:
