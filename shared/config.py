@@ -67,6 +67,37 @@ SETTINGS = (
         "",
         "department overrides, comma-separated category=department pairs",
     ),
+    Setting(
+        "SUARA_SECRET_KEYS",
+        "",
+        "comma-separated secrets that sign citizen tokens, the first signs, all verify (rotation); "
+        "unset: intake makes one on first start and keeps it in its database",
+    ),
+    Setting("SUARA_TIMEZONE", "Asia/Jakarta", "the city's time zone: working time, days"),
+    Setting("SUARA_WORKING_DAYS", "mon-fri", "working days of the SLA, e.g. mon-fri or mon-sat"),
+    Setting("SUARA_WORKING_HOURS", "08:00-16:00", "working hours of the SLA (city time)"),
+    Setting(
+        "SUARA_HOLIDAYS",
+        "ID",
+        "country whose public holidays are not working days (holidays package); empty: none",
+    ),
+    Setting(
+        "SUARA_EXTRA_HOLIDAYS",
+        "",
+        "more days off, comma-separated YYYY-MM-DD (e.g. cuti bersama)",
+    ),
+    Setting(
+        "SUARA_SLA_HOURS",
+        "",
+        "SLA overrides in working hours, comma-separated category=hours (taxonomy: sla_hours)",
+    ),
+    Setting(
+        "SUARA_URGENT_SLA_HOURS",
+        "",
+        "SLA overrides of urgent cases in calendar hours, category=hours (urgent_sla_hours)",
+    ),
+    Setting("SUARA_REOPEN_DAYS", "14", "days after resolution in which the citizen may reopen"),
+    Setting("SUARA_DEADLINE_SWEEP_S", "30", "how often intake looks for cases past due"),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
         "SUARA_MODEL_PATH",
@@ -125,6 +156,63 @@ def parse_departments(raw: str) -> dict[str, str]:
             f"one of {', '.join(events.CATEGORY_IDS)}"
         )
     return pairs
+
+
+def parse_sla_hours(raw: str, setting: str) -> dict[str, float]:
+    """``"flooding=12,roads=0.5"`` -> ``{"flooding": 12.0, "roads": 0.5}`` (hours > 0)."""
+    hours = {}
+    for category, value in _pairs(raw, "=", setting, "category=hours"):
+        if category not in events.CATEGORY_IDS:
+            raise ConfigError(
+                f"{setting}: unknown category {category}; one of {', '.join(events.CATEGORY_IDS)}"
+            )
+        try:
+            hours[category] = float(value)
+        except ValueError:
+            raise ConfigError(f"{setting}: {category}={value!r} is not a number") from None
+        if not 0 < hours[category] < 10_000:
+            raise ConfigError(f"{setting}: {category} must be more than 0 and under 10000")
+    return hours
+
+
+def parse_secret_keys(raw: str) -> tuple[str, ...]:
+    """``"new,old"`` -> the secrets, the first signs; each at least 32 characters."""
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if any(len(k) < 32 for k in keys):
+        raise ConfigError("SUARA_SECRET_KEYS: each secret needs at least 32 characters")
+    return keys
+
+
+def _days(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of days, got {raw!r}") from None
+    if not 0 < value <= 3650:
+        raise ConfigError(f"{name} must be more than 0 and at most 3650, got {value}")
+    return value
+
+
+def work_calendar(env: Mapping[str, str]):
+    """The city's working calendar (shared/workcalendar.py) from its settings."""
+    from shared import workcalendar
+
+    try:
+        return workcalendar.calendar(
+            env.get("SUARA_TIMEZONE") or "Asia/Jakarta",
+            env.get("SUARA_WORKING_DAYS") or "mon-fri",
+            env.get("SUARA_WORKING_HOURS") or "08:00-16:00",
+            env.get("SUARA_HOLIDAYS", "ID").strip() or None,
+            env.get("SUARA_EXTRA_HOLIDAYS", ""),
+        )
+    except workcalendar.CalendarError as exc:
+        raise ConfigError(f"working calendar (SUARA_TIMEZONE, SUARA_WORKING_*): {exc}") from None
+
+
+def deadline_sweep_s(env: Mapping[str, str] | None = None) -> int:
+    """Seconds between intake's looks for cases past due (read at import: @timer is fixed)."""
+    return _positive(os.environ if env is None else env, "SUARA_DEADLINE_SWEEP_S", 30)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -196,5 +284,12 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "OUTBOX_SWEEP_S": outbox_sweep_s(env),
         "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
         "DEPARTMENTS": parse_departments(env.get("SUARA_DEPARTMENTS", "")),
+        "SECRET_KEYS": parse_secret_keys(env.get("SUARA_SECRET_KEYS", "")),
+        "CALENDAR": work_calendar(env),
+        "SLA_HOURS": parse_sla_hours(env.get("SUARA_SLA_HOURS", ""), "SUARA_SLA_HOURS"),
+        "URGENT_SLA_HOURS": parse_sla_hours(
+            env.get("SUARA_URGENT_SLA_HOURS", ""), "SUARA_URGENT_SLA_HOURS"
+        ),
+        "REOPEN_DAYS": _days(env, "SUARA_REOPEN_DAYS", 14.0),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
     }

@@ -23,7 +23,6 @@ CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "id.go.pekalongankota.suara."
 
 CATEGORY_IDS = taxonomy.TAXONOMY.category_ids  # shared/data/taxonomy.yaml
-STATUSES = ("received", "categorized", "in_review", "in_progress", "resolved", "rejected")
 CHANNELS = ("http", "open311", "amqp")
 
 
@@ -113,8 +112,46 @@ class FeedbackStatusChanged(EventData):
     )
     note = fields.String(allow_none=True)  # public notes only, redacted of personal data
     duplicate_of = fields.String(allow_none=True)
+    # added (optional): who moved it
+    actor = fields.String(
+        allow_none=True, validate=validate.OneOf(("department", "admin", "citizen", "system"))
+    )
     sequence = fields.Integer(required=True, validate=validate.Range(min=1))  # per case
     changed_at = fields.String(required=True)
+
+
+_DEPARTMENT_ID = {"validate": validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)}
+
+
+class FeedbackReassigned(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    from_department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
+    department_id = fields.String(required=True, **_DEPARTMENT_ID)  # the new one
+    department = fields.String(required=True)  # its name
+    reason = fields.String(allow_none=True)  # redacted of personal data
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))  # after the move
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))  # as status_changed
+    reassigned_at = fields.String(required=True)
+
+
+class FeedbackRated(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    score = fields.Integer(required=True, validate=validate.Range(1, 5))
+    comment = fields.String(allow_none=True)  # redacted of personal data
+    department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
+    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+    rated_at = fields.String(required=True)
+
+
+class FeedbackOverdue(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
+    department = fields.String(allow_none=True)
+    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+    priority = fields.String(allow_none=True, validate=validate.OneOf(("normal", "urgent")))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    due_at = fields.String(required=True)
+    overdue_at = fields.String(required=True)
 
 
 @dataclass(frozen=True)
@@ -166,8 +203,30 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             "intake",
             "feedback.status_changed",
             FeedbackStatusChanged,
-            "a department moved a case in its lifecycle (status, public note)",
-            ("reporting",),
+            "a case moved in its lifecycle (status, public note): a department, the citizen "
+            "or the clock (closed after the reopen window)",
+            ("intake", "notification", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.reassigned",
+            FeedbackReassigned,
+            "a case was handed to another department (transfer; its history stays)",
+            ("intake", "notification", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.rated",
+            FeedbackRated,
+            "the citizen rated the resolution of their case (score 1..5)",
+            ("notification", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.overdue",
+            FeedbackOverdue,
+            "a case passed its SLA due time while still being worked (once per case)",
+            ("intake", "notification", "reporting"),
         ),
     )
 }

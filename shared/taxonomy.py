@@ -42,7 +42,7 @@ class Category:
     label_en: str
     department: str  # a department id
     sla_hours: float  # working hours until a case is due
-    urgent_sla_hours: float  # the same for an urgent one
+    urgent_sla_hours: float  # calendar hours until an urgent case is due
 
     @property
     def labels(self) -> dict[str, str]:

@@ -12,11 +12,11 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from services.intake import lifecycle, privacy
+from services.intake import lifecycle, privacy, sla
 from shared import outbox_entries
-from shared.taxonomy import department_id
+from shared.taxonomy import Department, department_id
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -108,6 +108,9 @@ def new_record(
         "department_id": None,
         "priority": None,
         "categorization_revision": 0,
+        "status_seq": 0,
+        "version": 0,  # every later write is guarded by it and raises it (``guarded``)
+        "due_at": None,
         "correlation_id": correlation_id,
         "created_at": submitted,
         "imported": bool(submission.get("imported")),
@@ -123,13 +126,19 @@ def new_record(
     return record
 
 
-def receipt(record: dict) -> dict:
-    """The answer to a submission (also replayed for a repeated Idempotency-Key)."""
+def receipt(record: dict, citizen_token: str) -> dict:
+    """The answer to a submission (also replayed for a repeated Idempotency-Key): the only
+    answer that carries the citizen's token, and the tracking link that holds it."""
+    fid = record["_id"]
     return {
-        "id": record["_id"],
+        "id": fid,
         "status": "received",
         "submitted_at": _iso(record["created_at"]),
-        "links": {"self": f"/api/v1/feedback/{record['_id']}"},
+        "citizen_token": citizen_token,
+        "links": {
+            "self": f"/api/v1/feedback/{fid}",
+            "track": f"/track/{fid}?token={citizen_token}",
+        },
     }
 
 
@@ -145,50 +154,107 @@ def public_view(record: dict) -> dict:
         "channel": record["channel"],
         "submitted_at": _iso(record["created_at"]),
         "updated_at": _iso(record["updated_at"]),
+        "due_at": _iso_or_none(record.get("due_at")),
+        "overdue": record.get("overdue_at") is not None,
+        "resolved_at": _iso_or_none(record.get("resolved_at")),
+        "rating": {"score": record["rating"]["score"]} if record.get("rating") else None,
         "history": history_view(record),
     }
 
 
-def categorization_updates(data: dict, now: datetime | None = None) -> list[tuple[dict, dict]]:
-    """The (filter, update) pairs that apply a ``feedback.categorized`` event, newer revisions
-    only; the store applies the first that matches. A case in the system's own states takes
-    the status the categorization implies; one a department is working keeps its state."""
+def staff_view(record: dict) -> dict:
+    """What a department or an admin sees: the internal notes too (still never the contact)."""
+    return {**public_view(record), "history": history_view(record, internal=True)}
+
+
+def guarded(record: dict, update: dict) -> tuple[dict, dict]:
+    """(filter, update) that applies ``update`` only to the case as it was read, and raises its
+    version: every change after the insert goes through here (optimistic concurrency)."""
+    version = record.get("version")
+    query = {"_id": record["_id"], "version": {"$exists": False} if version is None else version}
+    update = {**update, "$set": {**update.get("$set", {}), "version": (version or 0) + 1}}
+    return query, update
+
+
+def applied(record: dict, update: dict) -> dict:
+    """The case as ``update`` (a guarded change: ``$set``, and ``$push`` of its history) left
+    it, without reading it again."""
+    result = {**record, **update.get("$set", {})}
+    pushed = update.get("$push", {}).get("history")
+    if pushed is not None:
+        steps = pushed["$each"] if isinstance(pushed, dict) and "$each" in pushed else [pushed]
+        result["history"] = [*(record.get("history") or []), *steps]
+    return result
+
+
+def _event(record: dict, event_type: str, data: dict) -> dict:
+    return outbox_entries.entry(
+        "intake",
+        event_type,
+        {"feedback_id": record["_id"], **data},
+        subject=record["_id"],
+        correlation_id=record.get("correlation_id") or record["_id"],
+    )
+
+
+def _staging(update: dict, events: list[dict], now: datetime) -> dict:
+    """``update`` that also stages ``events`` in the case's outbox."""
+    if not events:
+        return update
+    return {
+        **update,
+        "$set": {**update.get("$set", {}), "outbox_at": now},
+        "$push": {**update.get("$push", {}), "outbox": {"$each": events}},
+    }
+
+
+def categorization_update(
+    record: dict, data: dict, policy: sla.Policy, now: datetime | None = None
+) -> tuple[dict, dict] | None:
+    """(filter, update) applying a ``feedback.categorized`` event to the case as read, or None
+    for a repeated or older revision. A case in the system's own states takes the status the
+    categorization implies; one a department is working keeps its state; a case handed over
+    by a transfer keeps its department. The due time follows the category and priority."""
     revision = data.get("revision", 1)
+    if record.get("categorization_revision", 0) >= revision:
+        return None
     fields = {
         "category": data["category"],
-        "department": data["department"],
-        # events of before department ids: the id of the department of that name
-        "department_id": data.get("department_id") or department_id(data["department"]),
         "priority": data["priority"],
         "categorization_revision": revision,
+        "status": lifecycle.after_categorization(record["status"], bool(data.get("needs_review"))),
         "updated_at": now or datetime.now(UTC),
     }
-    newer = {"_id": data["feedback_id"], "categorization_revision": {"$lt": revision}}
-    status = lifecycle.after_categorization("received", bool(data.get("needs_review")))
-    return [
-        (
-            {**newer, "status": {"$in": list(lifecycle.SYSTEM)}},
-            {"$set": {"status": status, **fields}},
-        ),
-        ({**newer, "status": {"$nin": list(lifecycle.SYSTEM)}}, {"$set": fields}),
-    ]
+    if not record.get("department_pinned"):
+        fields["department"] = data["department"]
+        # events of before department ids: the id of the department of that name
+        fields["department_id"] = data.get("department_id") or department_id(data["department"])
+    if not record.get("imported"):
+        submitted = _aware(record["created_at"])
+        fields["due_at"] = policy.due_at(submitted, data["category"], data["priority"])
+    return guarded(record, {"$set": fields})
 
 
 def status_change(
-    record: dict, move: lifecycle.Move, by: str, now: datetime | None = None
-) -> tuple[dict, dict, dict]:
-    """(filter, update, staged event) moving a case: the update applies only to the case as it
-    was read (its state and sequence), records the move in its history and stages
-    ``feedback.status_changed`` (the note only when public, and redacted)."""
+    record: dict, move: lifecycle.Move, by: str, actor: str, now: datetime | None = None
+) -> tuple[dict, dict, list[dict]]:
+    """(filter, update, staged events) moving a case: the update applies only to the case as
+    it was read, records the move in its history and stages ``feedback.status_changed`` (the
+    note only when public, and redacted). ``actor``: department, admin, citizen or system."""
     now = now or datetime.now(UTC)
+    changes, step, event = _move(record, move, by, actor, now)
+    update = _staging({"$set": changes, "$push": {"history": step}}, [event], now)
+    return (*guarded(record, update), [event])
+
+
+def _move(record: dict, move: lifecycle.Move, by: str, actor: str, now: datetime):
     seq = record.get("status_seq", 0) + 1
     note = (move.note or "").strip() or None
     public_note = privacy.redact(note) if note and move.visibility == "public" else None
-    event = outbox_entries.entry(
-        "intake",
+    event = _event(
+        record,
         "feedback.status_changed",
         {
-            "feedback_id": record["_id"],
             "from": record["status"],
             "to": move.status,
             "department_id": record.get("department_id"),
@@ -196,27 +262,180 @@ def status_change(
             "duplicate_of": move.duplicate_of,
             "sequence": seq,
             "changed_at": _iso(now),
+            "actor": actor,
         },
-        subject=record["_id"],
-        correlation_id=record.get("correlation_id") or record["_id"],
     )
     step = {"status": move.status, "from": record["status"], "at": now, "by": by}
     if note:
         step.update(note=note, visibility=move.visibility)
     if move.duplicate_of:
         step["duplicate_of"] = move.duplicate_of
-    changes = {"status": move.status, "status_seq": seq, "updated_at": now, "outbox_at": now}
+    changes = {"status": move.status, "status_seq": seq, "updated_at": now}
     if move.status == "resolved":
         changes["resolved_at"] = now
     if move.duplicate_of:
         changes["duplicate_of"] = move.duplicate_of
-    seen = record.get("status_seq")
-    query = {
-        "_id": record["_id"],
-        "status": record["status"],
-        "status_seq": {"$exists": False} if seen is None else seen,
+    return changes, step, event
+
+
+def transfer(
+    record: dict, target: Department, reason: str, by: str, now: datetime | None = None
+) -> tuple[dict, dict, list[dict]]:
+    """(filter, update, staged events) handing a case to another department: its history
+    stays; a case the old department had acknowledged goes back to ``categorized``, so the
+    new one acknowledges it (``feedback.status_changed`` then announces that too); later
+    categorizations keep the department a person chose (``department_pinned``)."""
+    now = now or datetime.now(UTC)
+    status = lifecycle.after_transfer(record["status"])
+    seq = record.get("status_seq", 0) + 1
+    events, history = [], []
+    changes = {
+        "department": target.name,
+        "department_id": target.id,
+        "department_pinned": True,
+        "updated_at": now,
     }
-    return query, {"$set": changes, "$push": {"history": step, "outbox": event}}, event
+    if status != record["status"]:
+        moved, step, event = _move(record, lifecycle.Move(status), by, "system", now)
+        changes.update(moved)
+        history.append(step)
+        events.append(event)
+        seq = moved["status_seq"] + 1
+    changes["status_seq"] = seq
+    history.append(
+        {
+            "status": status,
+            "from": record["status"],
+            "at": now,
+            "by": by,
+            "transfer": {"from": record.get("department_id"), "to": target.id},
+            "note": reason,
+            "visibility": "internal",
+        }
+    )
+    events.append(
+        _event(
+            record,
+            "feedback.reassigned",
+            {
+                "from_department_id": record.get("department_id"),
+                "department_id": target.id,
+                "department": target.name,
+                "reason": privacy.redact(reason),
+                "status": status,
+                "sequence": seq,
+                "reassigned_at": _iso(now),
+            },
+        )
+    )
+    update = _staging({"$set": changes, "$push": {"history": {"$each": history}}}, events, now)
+    return (*guarded(record, update), events)
+
+
+def rating(
+    record: dict, score: int, comment: str | None, now: datetime | None = None
+) -> tuple[dict, dict, list[dict]]:
+    """(filter, update, staged events) of the citizen's rating: ``feedback.rated``, and a
+    resolved case closes (``feedback.status_changed``)."""
+    now = now or datetime.now(UTC)
+    comment = (comment or "").strip() or None
+    events = [
+        _event(
+            record,
+            "feedback.rated",
+            {
+                "score": score,
+                "comment": privacy.redact(comment) if comment else None,
+                "department_id": record.get("department_id"),
+                "category": record.get("category"),
+                "rated_at": _iso(now),
+            },
+        )
+    ]
+    changes: dict = {"rating": {"score": score, "comment": comment, "at": now}, "updated_at": now}
+    update: dict = {"$set": changes}
+    if record["status"] == "resolved":
+        moved, step, event = _move(record, lifecycle.Move("closed"), "citizen", "citizen", now)
+        changes.update(moved)
+        update["$push"] = {"history": step}
+        events.append(event)
+    return (*guarded(record, _staging(update, events, now)), events)
+
+
+def overdue(record: dict, now: datetime | None = None) -> tuple[dict, dict, list[dict]]:
+    """(filter, update, staged events) marking a case past its due time: ``feedback.overdue``
+    is staged once, in the same write that records ``overdue_at``."""
+    now = now or datetime.now(UTC)
+    event = _event(
+        record,
+        "feedback.overdue",
+        {
+            "department_id": record.get("department_id"),
+            "department": record.get("department"),
+            "category": record.get("category"),
+            "priority": record.get("priority"),
+            "status": record["status"],
+            "due_at": _iso(record["due_at"]),
+            "overdue_at": _iso(now),
+        },
+    )
+    update = _staging({"$set": {"overdue_at": now, "updated_at": now}}, [event], now)
+    query, update = guarded(record, update)
+    return {**query, "overdue_at": None}, update, [event]
+
+
+# ---------------------------------------------------------------- the work list
+# Each case still being worked has an entry in the small collection ``worklist`` (services/
+# intake/store.py): what GET /api/v1/cases lists and the deadline sweep reads, so neither ever
+# reads a closed case. An entry is the projection of its case at one ``version``.
+PURGE_AFTER = timedelta(minutes=10)  # a closed case's entry (a tombstone) is kept this long
+
+
+def worklist_entry(record: dict, policy: sla.Policy) -> dict:
+    """The case's entry in the work list: ``open`` while it is worked (closed ones are kept a
+    while as tombstones, so that a late sync cannot bring them back); ``wake_at`` is when the
+    deadline sweep must look at it next (its due time, or the end of its reopen window)."""
+    status = record["status"]
+    due = _aware_or_none(record.get("due_at"))
+    is_open = status not in lifecycle.FINAL and not record.get("imported")
+    wake = None
+    if is_open and status in sla.RUNNING and due is not None and not record.get("overdue_at"):
+        wake = due
+    elif is_open and status == "resolved" and record.get("resolved_at") is not None:
+        wake = _aware(record["resolved_at"]) + policy.reopen_window
+    return {
+        "_id": record["_id"],
+        "version": record.get("version", 0),
+        "open": is_open,
+        "status": status,
+        "department_id": record.get("department_id"),
+        "category": record.get("category"),
+        "priority": record.get("priority"),
+        "due_at": due,
+        "overdue": record.get("overdue_at") is not None,
+        "wake_at": wake,
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+        # the list's order, oldest due first (no due time: last), and its cursor
+        "order": f"{_iso(due) if due else '~'}|{record['_id']}",
+        **({} if is_open else {"closed_at": record["updated_at"]}),
+    }
+
+
+def case_item(entry: dict) -> dict:
+    """One case in GET /api/v1/cases."""
+    return {
+        "id": entry["_id"],
+        "status": entry["status"],
+        "department_id": entry.get("department_id"),
+        "category": entry.get("category"),
+        "priority": entry.get("priority"),
+        "due_at": _iso_or_none(entry.get("due_at")),
+        "overdue": bool(entry.get("overdue")),
+        "submitted_at": _iso(entry["created_at"]),
+        "updated_at": _iso(entry["updated_at"]),
+        "links": {"self": f"/api/v1/feedback/{entry['_id']}"},
+    }
 
 
 def history_view(record: dict, internal: bool = False) -> list[dict]:
@@ -225,10 +444,21 @@ def history_view(record: dict, internal: bool = False) -> list[dict]:
     return steps if internal else lifecycle.public_history(steps)
 
 
+def _aware(value: datetime) -> datetime:
+    """A stored time (pymongo returns naive UTC) as an aware one."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _aware_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
 def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _aware(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _iso(value)
 
 
 def key_field(record: dict) -> str | None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pymongo.database import Database
 
-from services.intake import feedback, lifecycle, store
+from services.intake import feedback, lifecycle, sla, store, tokens
 from shared import outbox
 from shared.http import Caller
+from shared.taxonomy import TAXONOMY
 
 log = logging.getLogger(__name__)
 
@@ -88,29 +90,228 @@ class NotYours(Exception):
     """A department may move only the cases assigned to it."""
 
 
+class WrongToken(Exception):
+    """The citizen token does not belong to this case."""
+
+
 class ChangedMeanwhile(Exception):
-    """The case moved between our read and our write: the caller may try again."""
+    """The case kept changing between our reads and our writes: the caller may try again."""
+
+
+ATTEMPTS = 5  # reads and guarded writes of one change before ChangedMeanwhile
+
+Change = tuple[dict, dict, list[dict]]
+
+
+def _change(
+    db: Database,
+    publish: Callable[[dict], None],
+    policy: sla.Policy,
+    feedback_id: str,
+    build: Callable[[dict], Change | None],
+) -> tuple[dict, bool]:
+    """Read the case, ``build`` its change (which may refuse it), write it guarded by the
+    version read, announce its events and bring the work list up to date; read again and
+    build again if the case changed meanwhile. Returns the case as changed and True, or as
+    found and False when ``build`` returns None (nothing to change)."""
+    for _ in range(ATTEMPTS):
+        record = store.get(db, feedback_id)
+        if record is None:
+            raise NotFound(feedback_id)
+        change = build(record)
+        if change is None:
+            store.sync_worklist(db, record, policy)  # a crash may have left it behind
+            return record, False
+        query, update, staged = change
+        if store.write(db, (query, update), staged):
+            if staged:
+                outbox.relay_or_defer(db.feedback, feedback_id, publish, staged)
+            record = feedback.applied(record, update)
+            store.sync_worklist(db, record, policy)
+            return record, True
+    raise ChangedMeanwhile(feedback_id)
+
+
+def apply_categorization(
+    db: Database, policy: sla.Policy, data: dict, now: datetime | None = None
+) -> None:
+    """Apply a ``feedback.categorized`` event: the case's category, department and due time."""
+
+    def build(record: dict) -> Change | None:
+        change = feedback.categorization_update(record, data, policy, now)
+        return None if change is None else (*change, [])
+
+    try:
+        _change(db, lambda event: None, policy, data["feedback_id"], build)
+    except NotFound:  # categorization only knows of cases intake stored: a bug, not a loss
+        log.error("categorized %s: no such case", data["feedback_id"])
+
+
+def _own(record: dict, caller: Caller) -> None:
+    if not caller.admin and record.get("department_id") != caller.department_id:
+        raise NotYours(record["_id"])
 
 
 def change_status(
     db: Database,
     publish: Callable[[dict], None],
+    policy: sla.Policy,
     feedback_id: str,
     move: lifecycle.Move,
     caller: Caller,
 ) -> dict:
     """A department (or an admin) moves a case; ``feedback.status_changed`` is announced.
     Raises NotFound, NotYours, lifecycle.MoveInvalid / MoveRefused or ChangedMeanwhile."""
+    if move.duplicate_of and move.duplicate_of != feedback_id:
+        if store.get(db, move.duplicate_of) is None:
+            raise lifecycle.MoveInvalid({"duplicate_of": ["no case with this id"]})
+
+    def build(record: dict) -> Change:
+        _own(record, caller)
+        lifecycle.check(record["status"], move, "staff", feedback_id)
+        actor = "admin" if caller.admin else "department"
+        return feedback.status_change(record, move, caller.name, actor)
+
+    return _change(db, publish, policy, feedback_id, build)[0]
+
+
+def transfer(
+    db: Database,
+    publish: Callable[[dict], None],
+    policy: sla.Policy,
+    feedback_id: str,
+    target_id: str,
+    reason: str,
+    caller: Caller,
+) -> dict:
+    """A department (or an admin) hands a case to another department (``feedback.reassigned``).
+    Raises NotFound, NotYours, lifecycle.MoveInvalid / MoveRefused or ChangedMeanwhile."""
+
+    def build(record: dict) -> Change:
+        _own(record, caller)
+        known = set(TAXONOMY.department_ids)
+        lifecycle.check_transfer(record["status"], record.get("department_id"), target_id, known)
+        return feedback.transfer(record, TAXONOMY.department(target_id), reason, caller.name)
+
+    return _change(db, publish, policy, feedback_id, build)[0]
+
+
+def citizen_token(db: Database, configured: tuple[str, ...], feedback_id: str) -> str:
+    return tokens.citizen_token(store.secret_keys(db, configured), feedback_id)
+
+
+def _citizen(db: Database, configured: tuple[str, ...], feedback_id: str, token: str) -> None:
+    if not tokens.verify(store.secret_keys(db, configured), feedback_id, token):
+        raise WrongToken(feedback_id)
+
+
+def rate(
+    db: Database,
+    publish: Callable[[dict], None],
+    policy: sla.Policy,
+    keys: tuple[str, ...],
+    feedback_id: str,
+    token: str,
+    score: int,
+    comment: str | None,
+) -> dict:
+    """The citizen rates the resolution (``feedback.rated``); a resolved case closes.
+    Raises NotFound, WrongToken, lifecycle.MoveRefused or ChangedMeanwhile."""
+    _citizen(db, keys, feedback_id, token)
+
+    def build(record: dict) -> Change:
+        if not lifecycle.may_rate(record["status"], record.get("rating")):
+            raise lifecycle.MoveRefused(record["status"], "rated", ())
+        return feedback.rating(record, score, comment)
+
+    return _change(db, publish, policy, feedback_id, build)[0]
+
+
+def reopen(
+    db: Database,
+    publish: Callable[[dict], None],
+    policy: sla.Policy,
+    keys: tuple[str, ...],
+    feedback_id: str,
+    token: str,
+    reason: str,
+    now: datetime | None = None,
+) -> dict:
+    """The citizen reopens a resolved case within the window (the reason goes to the
+    department, not to the public history). Raises NotFound, WrongToken, MoveRefused (also
+    when the window has passed) or ChangedMeanwhile."""
+    _citizen(db, keys, feedback_id, token)
+
+    def build(record: dict) -> Change:
+        at = now or datetime.now(UTC)
+        resolved_at = record.get("resolved_at")
+        resolved_at = resolved_at and resolved_at.replace(tzinfo=UTC)
+        if not lifecycle.may_reopen(record["status"], resolved_at, at, policy.reopen_window):
+            allowed = ("reopened",) if record["status"] == "resolved" else ()
+            raise lifecycle.MoveRefused(record["status"], "reopened", allowed)
+        move = lifecycle.Move("reopened", reason, "internal")
+        return feedback.status_change(record, move, "citizen", "citizen", at)
+
+    return _change(db, publish, policy, feedback_id, build)[0]
+
+
+def sync_worklist(db: Database, policy: sla.Policy, feedback_id: str) -> None:
+    """Bring a case's work-list entry up to date (after an event of it: a crash between its
+    write and the entry's is so repaired)."""
     record = store.get(db, feedback_id)
-    if record is None:
-        raise NotFound(feedback_id)
-    if not caller.admin and record.get("department_id") != caller.department_id:
-        raise NotYours(feedback_id)
-    lifecycle.check(record["status"], move, "staff", feedback_id)
-    if move.duplicate_of and store.get(db, move.duplicate_of) is None:
-        raise lifecycle.MoveInvalid({"duplicate_of": ["no case with this id"]})
-    query, update, staged = feedback.status_change(record, move, caller.name)
-    if not store.change_status(db, query, update, staged):
-        raise ChangedMeanwhile(feedback_id)
-    outbox.relay_or_defer(db.feedback, feedback_id, publish, [staged])
-    return store.get(db, feedback_id)
+    if record is not None:
+        store.sync_worklist(db, record, policy)
+
+
+def sweep_deadlines(
+    db: Database, publish: Callable[[dict], None], policy: sla.Policy, now: datetime | None = None
+) -> int:
+    """Look at the cases whose deadline has come: a case past its due time is announced
+    overdue (once: the write that stages ``feedback.overdue`` records ``overdue_at``); a
+    resolved case whose reopen window has passed closes. Reads only the work list's due
+    entries and, by ``_id``, their cases. Returns how many cases changed."""
+    now = now or datetime.now(UTC)
+    changed = 0
+
+    def build(record: dict) -> Change | None:
+        due = record.get("due_at") and record["due_at"].replace(tzinfo=UTC)
+        resolved_at = record.get("resolved_at") and record["resolved_at"].replace(tzinfo=UTC)
+        if sla.is_overdue(record["status"], due, now) and record.get("overdue_at") is None:
+            return feedback.overdue(record, now)
+        if lifecycle.closes_by_itself(record["status"], resolved_at, now, policy.reopen_window):
+            return feedback.status_change(record, lifecycle.Move("closed"), "system", "system", now)
+        return None  # a stale entry: the sync brings it up to date
+
+    for feedback_id in store.due(db, now):
+        try:
+            changed += int(_change(db, publish, policy, feedback_id, build)[1])
+        except NotFound:
+            continue
+        except ChangedMeanwhile:
+            log.info("deadline of %s: the case keeps changing; next sweep", feedback_id)
+    store.purge_worklist(db, now - feedback.PURGE_AFTER)
+    return changed
+
+
+def list_cases(db: Database, caller: Caller, query: dict) -> dict:
+    """A department's work list (a department key sees only its own), oldest due first."""
+    department = query.get("department_id")
+    if not caller.admin:
+        if department not in (None, caller.department_id):
+            raise NotYours(department)
+        department = caller.department_id
+    limit = query["limit"]
+    entries = store.list_cases(
+        db,
+        department_id=department,
+        status=query.get("status"),
+        overdue=query.get("overdue"),
+        after=query.get("cursor"),
+        limit=limit + 1,
+    )
+    page = entries[:limit]
+    more = len(entries) > limit
+    return {
+        "cases": [feedback.case_item(e) for e in page],
+        "next_cursor": page[-1]["order"] if more else None,
+    }

@@ -35,6 +35,32 @@ MOVES: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+# a case may be handed to another department while it is still being worked
+TRANSFERABLE = frozenset(
+    {"received", "in_review", "categorized", "acknowledged", "in_progress", "reopened"}
+)
+
+
+def after_transfer(current: str) -> str:
+    """The state a transfer leaves: the new department acknowledges the case afresh."""
+    return "categorized" if current in ("acknowledged", "in_progress") else current
+
+
+def check_transfer(current: str, source: str | None, target: str, known: set[str]) -> None:
+    """Raise MoveInvalid or MoveRefused unless the case may go to department ``target``."""
+    if target not in known:
+        raise MoveInvalid({"department_id": ["no such department (GET /api/v1/departments)"]})
+    if target == source:
+        raise MoveInvalid({"department_id": ["the case is assigned to this department already"]})
+    if current not in TRANSFERABLE:
+        raise MoveRefused(current, "transferred", ())
+
+
+def may_rate(status: str, rating: dict | None) -> bool:
+    """A resolved case may be rated once (also after it closed by itself)."""
+    return rating is None and status in ("resolved", "closed")
+
+
 class MoveRefused(Exception):
     """The move is not allowed from the current state (HTTP 409): the allowed ones."""
 
@@ -111,12 +137,13 @@ def closes_by_itself(
 
 def public_history(history: list[dict]) -> list[dict]:
     """What anyone with the tracking id sees of a case's history: each state and time, with
-    the note only where it is public."""
+    the note only where it is public, and the department a transfer handed the case to."""
     return [
         {
             "status": h["status"],
             "at": h["at"],
             **({"note": h["note"]} if h.get("note") and h.get("visibility") == "public" else {}),
+            **({"department_id": h["transfer"]["to"]} if h.get("transfer") else {}),
         }
         for h in history
     ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
@@ -109,3 +111,66 @@ def load_submit_command(body: bytes) -> dict:
     if errors:
         raise events.InvalidMessage(f"fields: {json.dumps(errors, ensure_ascii=False)}")
     return SubmitCommand().load(doc)
+
+
+class Transfer(Schema):
+    """``POST /api/v1/feedback/{id}/transfer``: hand a case to another department."""
+
+    class Meta:
+        unknown = RAISE
+
+    department_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class _Citizen(Schema):
+    class Meta:
+        unknown = RAISE
+
+    citizen_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class Rating(_Citizen):
+    """``POST /api/v1/feedback/{id}/rating``: the citizen's verdict on the resolution."""
+
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class Reopen(_Citizen):
+    """``POST /api/v1/feedback/{id}/reopen``: the citizen says the problem is not solved."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+_CURSOR = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z|~)\|SU-[0-9A-Z]{10}$")
+
+
+class CasesQuery(Schema):
+    """``GET /api/v1/cases``: a department's work list."""
+
+    class Meta:
+        unknown = RAISE
+
+    department_id = fields.String(validate=validate.Length(min=1, max=64))
+    status = fields.String(validate=validate.OneOf(events.STATUSES))
+    overdue = fields.Boolean()
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+    @validates("cursor")
+    def _a_cursor(self, value: str, **kwargs) -> None:
+        if decode_cursor(value) is None:
+            raise ValidationError("not a cursor of this list (next_cursor)")
+
+
+def encode_cursor(order: str) -> str:
+    return base64.urlsafe_b64encode(order.encode()).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> str | None:
+    try:
+        order = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return order if _CURSOR.fullmatch(order) else None

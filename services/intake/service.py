@@ -1,19 +1,69 @@
-"""Intake's nameko entrypoints: HTTP API, the ``feedback.submit`` command, categorization events."""
+"""Intake's nameko entrypoints: HTTP API, the ``feedback.submit`` command, the events it follows."""
 
 from __future__ import annotations
 
 import re
 
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from services.intake import feedback, handlers, lifecycle, schemas, store
-from shared import outbox
+from services.intake import feedback, handlers, lifecycle, schemas, sla, store
+from shared import config, outbox
 from shared.http import HttpError, api, caller, health, json_response, read_json
 from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
 from shared.taxonomy import TAXONOMY, departments_view
 from shared.webserver import http
+
+DEADLINE_SWEEP_S = config.deadline_sweep_s()  # read at import: nameko's @timer is fixed
+
+
+class SlaPolicy(DependencyProvider):
+    """The SLA and reopen rules (services/intake/sla.py) from the service's config."""
+
+    def setup(self):
+        self.policy = sla.Policy.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.policy
+
+
+def _case_id(feedback_id: str) -> str:
+    if not re.fullmatch(schemas.FEEDBACK_ID, feedback_id):
+        raise HttpError(404, "not_found", "no feedback with this id")
+    return feedback_id
+
+
+def _refusals(fn):
+    """The lifecycle's refusals as HTTP answers (404, 403, 400, 409)."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except handlers.NotFound:
+            raise HttpError(404, "not_found", "no feedback with this id") from None
+        except handlers.NotYours:
+            raise HttpError(
+                403, "forbidden", "this case is not assigned to your department"
+            ) from None
+        except handlers.WrongToken:
+            raise HttpError(403, "forbidden", "this citizen_token is not this case's") from None
+        except lifecycle.MoveInvalid as exc:
+            raise HttpError(400, "validation", "the request is incomplete", exc.fields) from None
+        except lifecycle.MoveRefused as exc:
+            raise HttpError(
+                409,
+                "conflict",
+                str(exc),
+                extra={"status": exc.current, "allowed": list(exc.allowed)},
+            ) from None
+        except handlers.ChangedMeanwhile:
+            raise HttpError(
+                409, "conflict", "the case changed meanwhile; read it and retry"
+            ) from None
+
+    return wrapper
 
 
 class IntakeService:
@@ -22,6 +72,7 @@ class IntakeService:
     db = MongoDatabase(store.ensure_indexes)
     publish = EventPublisher()
     config = Config()
+    policy = SlaPolicy()
 
     @http("POST", "/api/v1/feedback")
     @api
@@ -46,55 +97,104 @@ class IntakeService:
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request",
             ) from None
-        receipt = feedback.receipt(result.record)
+        token = handlers.citizen_token(self.db, self.config["SECRET_KEYS"], result.record["_id"])
+        receipt = feedback.receipt(result.record, token)
+        headers = {"Cache-Control": "no-store"}  # the token is shown here only
         if not result.created:
-            return json_response(201, receipt, {"Idempotent-Replayed": "true"})
-        return json_response(201, receipt, {"Location": receipt["links"]["self"]})
+            return json_response(201, receipt, {**headers, "Idempotent-Replayed": "true"})
+        return json_response(201, receipt, {**headers, "Location": receipt["links"]["self"]})
+
+    def _staff(self, request):
+        return caller(request, self.config["API_KEYS"], self.config["DEPARTMENT_KEYS"])
 
     @http("GET", "/api/v1/feedback/<string:feedback_id>")
     @api
     def get_feedback(self, request, feedback_id):
-        record = None
-        if re.fullmatch(schemas.FEEDBACK_ID, feedback_id):
-            record = store.get(self.db, feedback_id)
+        record = store.get(self.db, _case_id(feedback_id))
         if record is None:
             raise HttpError(404, "not_found", "no feedback with this id")
+        if request.headers.get("X-API-Key") or request.headers.get("Authorization"):
+            who = self._staff(request)  # a wrong key is 401, not the public view
+            if who.admin or record.get("department_id") == who.department_id:
+                return json_response(200, feedback.staff_view(record))
         return json_response(200, feedback.public_view(record))
 
     @http("POST", "/api/v1/feedback/<string:feedback_id>/status")
     @api
+    @_refusals
     def change_status(self, request, feedback_id):
-        who = caller(request, self.config["API_KEYS"], self.config["DEPARTMENT_KEYS"])
+        who = self._staff(request)
         body = schemas.StatusChange().load(read_json(request))
         move = lifecycle.Move(
             body["status"], body.get("note"), body["note_visibility"], body.get("duplicate_of")
         )
-        if not re.fullmatch(schemas.FEEDBACK_ID, feedback_id):
-            raise HttpError(404, "not_found", "no feedback with this id")
-        try:
-            record = handlers.change_status(self.db, self.publish, feedback_id, move, who)
-        except handlers.NotFound:
-            raise HttpError(404, "not_found", "no feedback with this id") from None
-        except handlers.NotYours:
-            raise HttpError(
-                403, "forbidden", "this case is not assigned to your department"
-            ) from None
-        except lifecycle.MoveInvalid as exc:
-            raise HttpError(400, "validation", "the move is incomplete", exc.fields) from None
-        except lifecycle.MoveRefused as exc:
-            raise HttpError(
-                409,
-                "conflict",
-                str(exc),
-                extra={"status": exc.current, "allowed": list(exc.allowed)},
-            ) from None
-        except handlers.ChangedMeanwhile:
-            raise HttpError(
-                409, "conflict", "the case changed meanwhile; read it and retry"
-            ) from None
-        return json_response(
-            200, {**feedback.public_view(record), "history": feedback.history_view(record, True)}
+        record = handlers.change_status(
+            self.db, self.publish, self.policy, _case_id(feedback_id), move, who
         )
+        return json_response(200, feedback.staff_view(record))
+
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/transfer")
+    @api
+    @_refusals
+    def transfer(self, request, feedback_id):
+        who = self._staff(request)
+        body = schemas.Transfer().load(read_json(request))
+        record = handlers.transfer(
+            self.db,
+            self.publish,
+            self.policy,
+            _case_id(feedback_id),
+            body["department_id"],
+            body["reason"],
+            who,
+        )
+        return json_response(200, feedback.staff_view(record))
+
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/rating")
+    @api
+    @_refusals
+    def rate(self, request, feedback_id):
+        body = schemas.Rating().load(read_json(request))
+        record = handlers.rate(
+            self.db,
+            self.publish,
+            self.policy,
+            self.config["SECRET_KEYS"],
+            _case_id(feedback_id),
+            body["citizen_token"],
+            body["score"],
+            body.get("comment"),
+        )
+        return json_response(200, feedback.public_view(record))
+
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/reopen")
+    @api
+    @_refusals
+    def reopen(self, request, feedback_id):
+        body = schemas.Reopen().load(read_json(request))
+        record = handlers.reopen(
+            self.db,
+            self.publish,
+            self.policy,
+            self.config["SECRET_KEYS"],
+            _case_id(feedback_id),
+            body["citizen_token"],
+            body["reason"],
+        )
+        return json_response(200, feedback.public_view(record))
+
+    @http("GET", "/api/v1/cases")
+    @api
+    @_refusals
+    def cases(self, request):
+        who = self._staff(request)
+        query = schemas.CasesQuery().load(request.args.to_dict())
+        if "cursor" in query:
+            query["cursor"] = schemas.decode_cursor(query["cursor"])
+        page = handlers.list_cases(self.db, who, query)
+        if page["next_cursor"] is not None:
+            page["next_cursor"] = schemas.encode_cursor(page["next_cursor"])
+        return json_response(200, page)
 
     @http("GET", "/api/v1/departments")
     @api
@@ -111,7 +211,25 @@ class IntakeService:
 
     @event_handler("categorization", "feedback.categorized")
     def on_feedback_categorized(self, event):
-        store.apply_categorization(self.db, event.data)
+        handlers.apply_categorization(self.db, self.policy, event.data)
+
+    # intake follows its own lifecycle events to keep the work list true after a crash
+    # between a case's write and its entry's
+    @event_handler("intake", "feedback.status_changed")
+    def on_status_changed(self, event):
+        handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])
+
+    @event_handler("intake", "feedback.reassigned")
+    def on_reassigned(self, event):
+        handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])
+
+    @event_handler("intake", "feedback.overdue")
+    def on_overdue(self, event):
+        handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])
+
+    @timer(interval=DEADLINE_SWEEP_S)
+    def sweep_deadlines(self):
+        handlers.sweep_deadlines(self.db, self.publish, self.policy)
 
     @timer(interval=outbox.SWEEP_INTERVAL_S)
     def sweep_outbox(self):

@@ -1,11 +1,16 @@
-"""Intake's MongoDB collections: ``feedback`` (the records, personal data included)."""
+"""Intake's MongoDB collections: ``feedback`` (the cases, personal data included), ``worklist``
+(the cases still being worked: the work list and the deadlines) and ``settings`` (the token
+secret intake made for itself)."""
 
 from __future__ import annotations
+
+import secrets
+from datetime import datetime
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.intake import feedback
+from services.intake import feedback, sla
 from shared import outbox
 
 PRIVATE_FIELDS = {"contact": 0, "outbox": 0}
@@ -14,7 +19,9 @@ PRIVATE_FIELDS = {"contact": 0, "outbox": 0}
 def ensure_indexes(db: Database) -> None:
     db.feedback.create_index("idempotency_key", unique=True, sparse=True)
     db.feedback.create_index("external_key", unique=True, sparse=True)
-    db.feedback.create_index([("status", 1), ("created_at", 1)])
+    # for MongoDB; FerretDB reads the (small) work list whole
+    db.worklist.create_index([("open", 1), ("department_id", 1), ("order", 1)])
+    db.worklist.create_index([("open", 1), ("wake_at", 1)])
     outbox.ensure_indexes(db.feedback)
 
 
@@ -45,15 +52,74 @@ def get(db: Database, feedback_id: str) -> dict | None:
     return db.feedback.find_one({"_id": feedback_id}, PRIVATE_FIELDS)
 
 
-def apply_categorization(db: Database, data: dict) -> bool:
-    """Apply a categorization; False when it is a duplicate or older than the stored one."""
-    for query, update in feedback.categorization_updates(data):
-        if db.feedback.update_one(query, update).modified_count == 1:
-            return True
-    return False
-
-
-def change_status(db: Database, query: dict, update: dict, staged: dict) -> bool:
-    """Apply a move to the case as it was read; False when it changed meanwhile."""
-    outbox.mark(db.feedback, query["_id"], [staged])
+def write(db: Database, change: tuple[dict, dict], staged: list[dict] = ()) -> bool:
+    """Apply a guarded change (``feedback.guarded``) to the case as it was read, noting its
+    staged events first (shared/outbox); False when the case changed meanwhile."""
+    query, update = change
+    if staged:
+        outbox.mark(db.feedback, query["_id"], staged)
     return db.feedback.update_one(query, update).modified_count == 1
+
+
+def sync_worklist(db: Database, record: dict, policy: sla.Policy) -> None:
+    """Bring the case's work-list entry up to the case's version (never back to an older
+    one: a stale sync finds the newer entry and is ignored)."""
+    if record.get("imported"):
+        return  # history from an earlier system: a record, not work
+    entry = feedback.worklist_entry(record, policy)
+    try:
+        db.worklist.replace_one(
+            {"_id": entry["_id"], "version": {"$lt": entry["version"]}}, entry, upsert=True
+        )
+    except DuplicateKeyError:  # the entry is as new already, or newer
+        pass
+
+
+def list_cases(
+    db: Database,
+    *,
+    department_id: str | None,
+    status: str | None,
+    overdue: bool | None,
+    after: str | None,
+    limit: int,
+) -> list[dict]:
+    """Open cases, oldest due first, after the cursor ``after`` (an entry's ``order``)."""
+    query: dict = {"open": True}
+    if department_id is not None:
+        query["department_id"] = department_id
+    if status is not None:
+        query["status"] = status
+    if overdue is not None:
+        query["overdue"] = overdue
+    if after is not None:
+        query["order"] = {"$gt": after}
+    return list(db.worklist.find(query).sort("order", 1).limit(limit))
+
+
+def due(db: Database, now: datetime, limit: int = 200) -> list[str]:
+    """Ids of open cases whose deadline (due time, reopen window) has come."""
+    found = db.worklist.find({"open": True, "wake_at": {"$lte": now}}, {"_id": 1})
+    return [d["_id"] for d in found.sort("wake_at", 1).limit(limit)]
+
+
+def purge_worklist(db: Database, before: datetime) -> int:
+    """Drop closed cases' entries (tombstones) older than ``before``."""
+    return db.worklist.delete_many({"open": False, "closed_at": {"$lt": before}}).deleted_count
+
+
+def secret_keys(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:
+    """The secrets that sign citizen tokens: SUARA_SECRET_KEYS, or else the one intake made on
+    its first start (every replica reads the same one)."""
+    if configured:
+        return configured
+    found = db.settings.find_one({"_id": "citizen-token-secret"})
+    if found is None:
+        try:
+            db.settings.insert_one(
+                {"_id": "citizen-token-secret", "value": secrets.token_urlsafe(48)}
+            )
+        except DuplicateKeyError:  # another replica made it first
+            pass
+        found = db.settings.find_one({"_id": "citizen-token-secret"})
+    return (found["value"],)

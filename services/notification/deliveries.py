@@ -62,6 +62,61 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
                 priority=data["priority"],
             ),
         ]
+    if event.type == "feedback.status_changed":
+        # each move once (its sequence); the citizen hears of every move but their own, the
+        # department of the citizen's (a reopened case, a closing rating)
+        seq, to = data["sequence"], data["to"]
+        extra = {"case_status": to, "note": data.get("note"), "sequence": seq}
+        if data.get("actor") == "citizen":
+            recipient = data.get("department_id") or "triage"
+            return [_delivery(fid, f"status.{seq}", "department", recipient, event, now, **extra)]
+        return [_delivery(fid, f"status.{seq}", "citizen", "citizen", event, now, **extra)]
+    if event.type == "feedback.reassigned":
+        seq = data["sequence"]
+        return [
+            _delivery(
+                fid,
+                f"assigned.t{seq}",
+                "department",
+                data["department"],
+                event,
+                now,
+                from_department_id=data.get("from_department_id"),
+            ),
+            _delivery(
+                fid,
+                f"transferred.t{seq}",
+                "citizen",
+                "citizen",
+                event,
+                now,
+                department=data["department"],
+            ),
+        ]
+    if event.type == "feedback.overdue":
+        return [
+            _delivery(
+                fid,
+                "overdue",
+                "department",
+                data.get("department") or data.get("department_id") or "triage",
+                event,
+                now,
+                due_at=data["due_at"],
+            )
+        ]
+    if event.type == "feedback.rated":
+        return [
+            _delivery(
+                fid,
+                "rated",
+                "department",
+                data.get("department_id") or "triage",
+                event,
+                now,
+                score=data["score"],
+            )
+        ]
     if event.type == "feedback.urgent":
         return [
             _delivery(

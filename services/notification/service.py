@@ -33,6 +33,22 @@ class NotificationService:
     def on_feedback_urgent(self, event):
         store.record(self.db, deliveries.plan(event))
 
+    @event_handler("intake", "feedback.status_changed")
+    def on_status_changed(self, event):
+        store.record(self.db, deliveries.plan(event))
+
+    @event_handler("intake", "feedback.reassigned")
+    def on_reassigned(self, event):
+        store.record(self.db, deliveries.plan(event))
+
+    @event_handler("intake", "feedback.overdue")
+    def on_overdue(self, event):
+        store.record(self.db, deliveries.plan(event))
+
+    @event_handler("intake", "feedback.rated")
+    def on_rated(self, event):
+        store.record(self.db, deliveries.plan(event))
+
     @http("GET", "/api/v1/deliveries")
     @api
     def list_deliveries(self, request):

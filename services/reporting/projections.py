@@ -85,24 +85,49 @@ def on_status_changed(event: Event, now: datetime | None = None) -> tuple[dict, 
     )
 
 
+def on_reassigned(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    """A transfer (``feedback.reassigned``): the department a person chose, kept apart from the
+    categorization's (``department``) so the two commute; a later transfer only."""
+    data = event.data
+    return (
+        {"_id": data["feedback_id"], "assign_seq": {"$lt": data["sequence"]}},
+        {
+            "$set": {
+                "assigned_department": data["department"],
+                "assigned_department_id": data["department_id"],
+                "assign_seq": data["sequence"],
+                "updated_at": now or datetime.now(UTC),
+            },
+            "$setOnInsert": {"status": "received", "revision": 0, "status_seq": 0},
+        },
+    )
+
+
+def on_rated(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    """The citizen's rating (``feedback.rated``): one per case."""
+    return (
+        {"_id": event.data["feedback_id"]},
+        {
+            "$set": {"score": event.data["score"], "updated_at": now or datetime.now(UTC)},
+            "$setOnInsert": {"status": "received", "revision": 0, "status_seq": 0},
+        },
+    )
+
+
+def on_overdue(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
+    """A case passed its due time (``feedback.overdue``): a flag, only ever raised."""
+    return (
+        {"_id": event.data["feedback_id"]},
+        {
+            "$set": {"overdue": True, "updated_at": now or datetime.now(UTC)},
+            "$setOnInsert": {"status": "received", "revision": 0, "status_seq": 0},
+        },
+    )
+
+
 def counted_status(doc: dict) -> str | None:
     """The state a feedback is counted in: its department's latest move, else the system's."""
     return doc.get("case_status") if doc.get("status_seq") else doc.get("status")
-
-
-def summary(
-    total: int, by_category: list[dict], by_status: list[dict], by_priority: list[dict]
-) -> dict:
-    def counts(rows: list[dict]) -> dict:
-        return {str(r["_id"]): r["count"] for r in rows if r["_id"] is not None}
-
-    return {
-        "total": total,
-        "by_category": counts(by_category),
-        "by_status": counts(by_status),
-        "by_priority": counts(by_priority),
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-    }
 
 
 # ---------------------------------------------------------------- counters
@@ -110,6 +135,7 @@ def summary(
 # what it has contributed so far (``counted``); after every event the store moves the
 # difference into the counters, exactly once (services/reporting/store.reconcile).
 COUNTED_GROUPS = {"category": "by_category", "status": "by_status", "priority": "by_priority"}
+GROUPS = (*COUNTED_GROUPS.values(), "by_score", "sla")  # by_score: ratings; sla: overdue
 
 
 def contribution(doc: dict) -> dict[str, int]:
@@ -121,6 +147,10 @@ def contribution(doc: dict) -> dict[str, int]:
         value = counted_status(doc) if field == "status" else doc.get(field)
         if isinstance(value, str) and value and "." not in value and not value.startswith("$"):
             counts[f"{group}.{value}"] = 1
+    if doc.get("score") in (1, 2, 3, 4, 5):
+        counts[f"by_score.{doc['score']}"] = 1
+    if doc.get("overdue"):
+        counts["sla.overdue"] = 1
     return counts
 
 
@@ -131,15 +161,29 @@ def count_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]
 
 
 def summary_from_counters(shards: list[dict]) -> dict:
-    """The summary (the shape ``summary`` gives) from the counters documents, added up."""
-    total, groups = 0, {group: {} for group in COUNTED_GROUPS.values()}
+    """The summary from the counters documents, added up: counts by category, state and
+    priority; ``overdue``, the cases that passed their due time; ``satisfaction``, the
+    ratings by score and their mean (from the counts: no average is stored)."""
+    total, groups = 0, {group: {} for group in GROUPS}
     for shard in shards:
         total += shard.get("total", 0)
         for group, counts in groups.items():
             for key, n in (shard.get(group) or {}).items():
                 counts[key] = counts.get(key, 0) + n
+    by_score = {k: v for k, v in sorted(groups["by_score"].items()) if v}
+    ratings = sum(by_score.values())
+    mean = sum(int(k) * n for k, n in by_score.items()) / ratings if ratings else None
     return {
         "total": total,
-        **{group: {k: v for k, v in sorted(c.items()) if v} for group, c in groups.items()},
+        **{
+            group: {k: v for k, v in sorted(groups[group].items()) if v}
+            for group in COUNTED_GROUPS.values()
+        },
+        "overdue": groups["sla"].get("overdue", 0),
+        "satisfaction": {
+            "ratings": ratings,
+            "mean_score": None if mean is None else round(mean, 2),
+            "by_score": by_score,
+        },
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }

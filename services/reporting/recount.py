@@ -19,15 +19,20 @@ from shared import config
 
 def differences(live: dict, recounted: dict) -> dict[str, tuple[int, int]]:
     """``{"by_status.received": (live, recounted), ...}`` for every count that differs."""
-    found = {}
-    if live.get("total", 0) != recounted.get("total", 0):
-        found["total"] = (live.get("total", 0), recounted.get("total", 0))
-    for group in ("by_category", "by_status", "by_priority"):
-        a, b = live.get(group) or {}, recounted.get(group) or {}
-        for key in sorted(set(a) | set(b)):
-            if a.get(key, 0) != b.get(key, 0):
-                found[f"{group}.{key}"] = (a.get(key, 0), b.get(key, 0))
-    return found
+    a, b = _counts(live), _counts(recounted)
+    return {k: (a.get(k, 0), b.get(k, 0)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def _counts(summary: dict, prefix: str = "") -> dict[str, int]:
+    """Every count of a summary, flattened (``by_status.received``, ``satisfaction.by_score.5``);
+    derived figures (the mean score) follow from them."""
+    flat = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update(_counts(value, f"{prefix}{key}."))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            flat[prefix + key] = value
+    return flat
 
 
 def main(argv=None) -> int:

@@ -34,6 +34,18 @@ class ReportingService:
     def on_feedback_status_changed(self, event):
         store.apply(self.db, projections.on_status_changed(event))
 
+    @event_handler("intake", "feedback.reassigned")
+    def on_feedback_reassigned(self, event):
+        store.apply(self.db, projections.on_reassigned(event))
+
+    @event_handler("intake", "feedback.rated")
+    def on_feedback_rated(self, event):
+        store.apply(self.db, projections.on_rated(event))
+
+    @event_handler("intake", "feedback.overdue")
+    def on_feedback_overdue(self, event):
+        store.apply(self.db, projections.on_overdue(event))
+
     @http("GET", "/api/v1/reports/summary")
     @api
     def summary(self, request):

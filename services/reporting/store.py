@@ -190,14 +190,9 @@ def recount(db: Database) -> dict:
     for doc in db.feedback.find({"received": True}):
         for key, n in projections.contribution(doc).items():
             counts[key] = counts.get(key, 0) + n
-    groups = {group: [] for group in projections.COUNTED_GROUPS.values()}
+    shard: dict = {"total": counts.get("total", 0)}
     for key, n in counts.items():
         group, _, value = key.partition(".")
-        if group in groups:
-            groups[group].append({"_id": value, "count": n})
-    return projections.summary(
-        total=counts.get("total", 0),
-        by_category=groups["by_category"],
-        by_status=groups["by_status"],
-        by_priority=groups["by_priority"],
-    )
+        if value:
+            shard.setdefault(group, {})[value] = n
+    return projections.summary_from_counters([shard])

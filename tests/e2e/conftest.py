@@ -63,6 +63,12 @@ def platform(request, run_id, tmp_path_factory):
             "SUARA_API_KEYS": f"e2e:{API_KEY},fuzz:fuzz-secret",  # the fuzz campaign's key too
             "SUARA_DEPARTMENT_KEYS": "bpbd:bpbd-secret,dinas-pupr:pupr-secret",
             "SUARA_RETRY_DELAY_MS": "100",
+            # the SLA: every hour counts, and small business cases are due 3.6 s after they
+            # come (tests/e2e/test_lifecycle.py watches one become overdue)
+            "SUARA_WORKING_DAYS": "mon-sun",
+            "SUARA_WORKING_HOURS": "00:00-24:00",
+            "SUARA_SLA_HOURS": "economy_umkm=0.001",
+            "SUARA_DEADLINE_SWEEP_S": "1",
             "SUARA_OUTBOX_SWEEP_S": "1",
             # short, so the slow-client tests finish quickly
             "SUARA_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),

@@ -115,16 +115,6 @@ def test_a_derived_id_taken_by_another_key_stores_under_a_new_id_and_stays_idemp
     assert db.feedback.count_documents({"external_key": "sipadu/77"}) == 1
 
 
-def test_intake_applies_only_newer_categorizations(db):
-    record = feedback.new_record({"text": "jalan rusak"}, channel="http")
-    intake_store.insert(db, record)
-    fid = record["_id"]
-    assert intake_store.apply_categorization(db, categorized(fid, 2, "traffic").data)
-    assert not intake_store.apply_categorization(db, categorized(fid, 1, "roads").data)
-    assert not intake_store.apply_categorization(db, categorized(fid, 2, "traffic").data)
-    assert intake_store.get(db, fid)["category"] == "traffic"
-
-
 def test_reporting_projection_is_right_in_any_order_and_when_repeated(db):
     reporting_store.ensure_indexes(db)
     reporting_store.apply(db, projections.on_categorized(categorized("SU-1")))

@@ -66,6 +66,26 @@ class SuaraClient:
         r.raise_for_status()
         return r.json()["deliveries"]
 
+    def post(self, path: str, body: dict, headers: dict | None = None) -> requests.Response:
+        return self.http.post(self.url("intake", path), json=body, headers=headers, timeout=10)
+
+    def move(self, feedback_id: str, headers: dict, **body) -> requests.Response:
+        return self.post(f"/api/v1/feedback/{feedback_id}/status", body, headers)
+
+    def transfer(self, feedback_id: str, headers: dict, **body) -> requests.Response:
+        return self.post(f"/api/v1/feedback/{feedback_id}/transfer", body, headers)
+
+    def rate(self, feedback_id: str, **body) -> requests.Response:
+        return self.post(f"/api/v1/feedback/{feedback_id}/rating", body)
+
+    def reopen(self, feedback_id: str, **body) -> requests.Response:
+        return self.post(f"/api/v1/feedback/{feedback_id}/reopen", body)
+
+    def cases(self, headers: dict, **params) -> requests.Response:
+        return self.http.get(
+            self.url("intake", "/api/v1/cases"), params=params, headers=headers, timeout=10
+        )
+
     def wait_status(
         self, feedback_id: str, statuses=("categorized", "in_review"), timeout: float = 30
     ) -> dict:
@@ -99,6 +119,10 @@ class SuaraClient:
         finally:
             conn.close()
 
+    def subscribe(self, exchange: str = "intake.events", routing_key: str = "#") -> Subscription:
+        """An integrator's queue of the events on ``exchange`` (exclusive: gone when closed)."""
+        return Subscription(self.connection(), exchange, routing_key)
+
     def queue_depth(self, queue: str) -> int:
         conn = self.connection()
         try:
@@ -108,3 +132,26 @@ class SuaraClient:
 
     def drain(self, queue: str) -> list[tuple[dict, bytes]]:
         return drain_queue(self.platform.amqp_uri, queue)
+
+
+class Subscription:
+    """The CloudEvents an integrator's own queue received, by type and subject."""
+
+    def __init__(self, connection: pika.BlockingConnection, exchange: str, routing_key: str):
+        self.connection = connection
+        self.channel = connection.channel()
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        self.channel.queue_bind(self.queue, exchange, routing_key=routing_key)
+        self.events: list[dict] = []
+
+    def of(self, event_type: str, subject: str) -> list[dict]:
+        """Events of ``event_type`` (e.g. ``feedback.overdue``) about ``subject`` so far."""
+        method, _, body = self.channel.basic_get(self.queue, auto_ack=True)
+        while method is not None:
+            self.events.append(json.loads(body))
+            method, _, body = self.channel.basic_get(self.queue, auto_ack=True)
+        suffix = "." + event_type
+        return [e for e in self.events if e["type"].endswith(suffix) and e["subject"] == subject]
+
+    def close(self) -> None:
+        self.connection.close()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from marshmallow import ValidationError
 
-from services.intake import feedback, lifecycle, privacy
+from services.intake import feedback, lifecycle, privacy, sla
 from services.intake.schemas import FEEDBACK_ID, FeedbackSubmission, SubmitCommand
-from shared import events
+from shared import events, workcalendar
+from shared.taxonomy import TAXONOMY
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 TEXT = "Banjir rob di Jl. Merdeka 12 sudah 2 minggu, RT 03 RW 05. Hubungi budi@example.co.id"
@@ -423,14 +424,18 @@ def assert_no_personal_data(view: dict) -> None:
             assert secret not in dumped
 
 
-def test_receipt():
+def test_receipt_carries_the_citizen_token_and_the_tracking_link():
     rec = record()
-    receipt = feedback.receipt(rec)
+    receipt = feedback.receipt(rec, "tok-123")
     assert receipt == {
         "id": rec["_id"],
         "status": "received",
         "submitted_at": "2025-01-02T03:04:05.678Z",
-        "links": {"self": f"/api/v1/feedback/{rec['_id']}"},
+        "citizen_token": "tok-123",
+        "links": {
+            "self": f"/api/v1/feedback/{rec['_id']}",
+            "track": f"/track/{rec['_id']}?token=tok-123",
+        },
     }
     assert_no_personal_data(receipt)
 
@@ -443,6 +448,7 @@ def test_public_view_shows_progress_but_no_personal_data():
         "department": "BPBD",
         "department_id": "bpbd",
         "priority": "urgent",
+        "due_at": datetime(2025, 1, 2, 6, 0),
         "updated_at": datetime(2025, 1, 2, 4, 0),  # naive: read as UTC
     }
     view = feedback.public_view(rec)
@@ -456,9 +462,26 @@ def test_public_view_shows_progress_but_no_personal_data():
         "channel": "http",
         "submitted_at": "2025-01-02T03:04:05.678Z",
         "updated_at": "2025-01-02T04:00:00.000Z",
+        "due_at": "2025-01-02T06:00:00.000Z",
+        "overdue": False,
+        "resolved_at": None,
+        "rating": None,
         "history": [],
     }
     assert_no_personal_data(view)
+
+
+def test_staff_see_internal_notes_the_public_does_not():
+    step = {
+        "status": "acknowledged",
+        "at": NOW,
+        "by": "bpbd",
+        "note": "x",
+        "visibility": "internal",
+    }
+    rec = {**record(), "history": [step]}
+    assert "note" not in feedback.public_view(rec)["history"][0]
+    assert feedback.staff_view(rec)["history"][0]["note"] == "x"
 
 
 def categorized(**overrides) -> dict:
@@ -484,18 +507,17 @@ def categorized(**overrides) -> dict:
     return events.decode(events.encode(event)).data
 
 
-def categorization_update(data, now=None):
-    """The update for a case still in the system's own states (the first of the pair)."""
-    return feedback.categorization_updates(data, now)[0]
+# every hour counts: due times are plain sums
+POLICY = sla.Policy(workcalendar.calendar("Asia/Jakarta", "mon-sun", "00:00-24:00", None))
 
 
-def test_categorization_update_applies_only_a_newer_revision():
-    query, update = categorization_update(categorized(), now=NOW)
-    assert query == {
-        "_id": "SU-0123456789",
-        "categorization_revision": {"$lt": 2},
-        "status": {"$in": ["received", "in_review", "categorized"]},
-    }
+def case(**fields) -> dict:
+    return {**record(feedback_id="SU-0123456789"), **fields}
+
+
+def test_categorization_update_is_guarded_by_the_version_and_sets_the_due_time():
+    query, update = feedback.categorization_update(case(), categorized(), POLICY, now=NOW)
+    assert query == {"_id": "SU-0123456789", "version": 0}
     assert update == {
         "$set": {
             "status": "categorized",
@@ -505,13 +527,25 @@ def test_categorization_update_applies_only_a_newer_revision():
             "priority": "urgent",
             "categorization_revision": 2,
             "updated_at": NOW,
+            "due_at": NOW + timedelta(hours=2),  # flooding, urgent: 2 calendar hours
+            "version": 1,
         }
     }
 
 
+def test_categorization_update_ignores_a_repeated_or_older_revision():
+    assert (
+        feedback.categorization_update(case(categorization_revision=2), categorized(), POLICY)
+        is None
+    )
+    no_revision = {k: v for k, v in categorized().items() if k != "revision"}
+    _, update = feedback.categorization_update(case(), no_revision, POLICY)
+    assert update["$set"]["categorization_revision"] == 1
+
+
 def test_categorization_update_keeps_the_events_department_id():
     data = categorized(department="UPT PJU Kota", department_id="upt-pju")
-    _, update = categorization_update(data, now=NOW)
+    _, update = feedback.categorization_update(case(), data, POLICY, now=NOW)
     assert (update["$set"]["department"], update["$set"]["department_id"]) == (
         "UPT PJU Kota",
         "upt-pju",
@@ -519,45 +553,105 @@ def test_categorization_update_keeps_the_events_department_id():
 
 
 def test_categorization_update_sends_uncertain_feedback_to_review():
-    _, update = categorization_update(categorized(needs_review=True, revision=1))
+    data = categorized(needs_review=True, revision=1, priority="normal")
+    _, update = feedback.categorization_update(case(), data, POLICY, now=NOW)
     assert update["$set"]["status"] == "in_review"
-    assert update["$set"]["categorization_revision"] == 1
+    assert update["$set"]["due_at"] == NOW + timedelta(hours=24)  # flooding: 24 working hours
 
 
-def test_a_recategorization_leaves_a_case_a_department_works_in_its_state():
-    query, update = feedback.categorization_updates(categorized(), now=NOW)[1]
-    assert query["status"] == {"$nin": ["received", "in_review", "categorized"]}
-    assert "status" not in update["$set"] and update["$set"]["category"] == "flooding"
+def test_a_recategorization_keeps_a_worked_case_its_state_and_a_transferred_one_its_department():
+    worked = case(status="in_progress", department_pinned=True, department_id="dlh", version=7)
+    query, update = feedback.categorization_update(worked, categorized(), POLICY, now=NOW)
+    assert query["version"] == 7 and update["$set"]["version"] == 8
+    assert update["$set"]["status"] == "in_progress" and "department_id" not in update["$set"]
+
+
+def test_imported_history_is_not_due():
+    _, update = feedback.categorization_update(case(imported=True), categorized(), POLICY)
+    assert "due_at" not in update["$set"]
 
 
 def test_a_move_is_recorded_guarded_and_announced_without_internal_notes():
-    rec = {**record(), "status": "categorized", "department_id": "bpbd", "correlation_id": "c"}
+    rec = case(status="categorized", department_id="bpbd", correlation_id="c")
     move = lifecycle.Move("acknowledged", "cek lokasi, hubungi 0812-3456-7890", "internal")
-    query, update, staged = feedback.status_change(rec, move, "bpbd", now=NOW)
-    assert query == {"_id": rec["_id"], "status": "categorized", "status_seq": {"$exists": False}}
+    query, update, staged = feedback.status_change(rec, move, "bpbd", "department", now=NOW)
+    assert query == {"_id": rec["_id"], "version": 0}
     assert update["$set"]["status"] == "acknowledged" and update["$set"]["status_seq"] == 1
     assert update["$push"]["history"]["visibility"] == "internal"
-    data = events.decode(events.encode(staged["event"])).data
-    assert (data["from_"], data["to"], data["sequence"], data["note"]) == (
+    assert update["$push"]["outbox"]["$each"] == staged
+    data = events.decode(events.encode(staged[0]["event"])).data
+    assert (data["from_"], data["to"], data["sequence"], data["note"], data["actor"]) == (
         "categorized",
         "acknowledged",
         1,
         None,
+        "department",
     )
     public = lifecycle.Move("resolved", "Sudah ditambal. Info: 0812-3456-7890")
-    moved = {**rec, "status": "in_progress", "status_seq": 2}
-    query, update, staged = feedback.status_change(moved, public, "bpbd", now=NOW)
-    assert query["status_seq"] == 2 and update["$set"]["resolved_at"] == NOW
-    data = events.decode(events.encode(staged["event"])).data
+    moved = {**rec, "status": "in_progress", "status_seq": 2, "version": 5}
+    query, update, staged = feedback.status_change(moved, public, "bpbd", "department", now=NOW)
+    assert query["version"] == 5 and update["$set"]["resolved_at"] == NOW
+    data = events.decode(events.encode(staged[0]["event"])).data
     assert data["sequence"] == 3 and "0812" not in data["note"]
 
 
-def test_categorization_update_defaults_to_revision_one():
-    data = {k: v for k, v in categorized().items() if k != "revision"}
-    query, update = categorization_update(data)
-    assert query["categorization_revision"] == {"$lt": 1}
-    assert update["$set"]["categorization_revision"] == 1
-    assert isinstance(update["$set"]["updated_at"], datetime)
+def test_a_transfer_hands_the_case_over_and_the_new_department_acknowledges_it_afresh():
+    rec = case(status="acknowledged", department_id="dinas-pupr", status_seq=1, version=3)
+    target = TAXONOMY.department("bpbd")
+    query, update, staged = feedback.transfer(rec, target, "rob, bukan jalan rusak", "pupr", NOW)
+    assert query["version"] == 3
+    changes = update["$set"]
+    assert (changes["department_id"], changes["department_pinned"], changes["status"]) == (
+        "bpbd",
+        True,
+        "categorized",
+    )
+    assert [e["routing_key"] for e in staged] == ["feedback.status_changed", "feedback.reassigned"]
+    reassigned = events.decode(events.encode(staged[1]["event"])).data
+    assert (reassigned["from_department_id"], reassigned["sequence"]) == ("dinas-pupr", 3)
+    assert changes["status_seq"] == 3
+    moved = feedback.applied(rec, update)
+    assert moved["history"][-1]["transfer"] == {"from": "dinas-pupr", "to": "bpbd"}
+    public = feedback.public_view(moved)["history"]
+    assert public[-1] == {"status": "categorized", "at": public[-1]["at"], "department_id": "bpbd"}
+
+
+def test_a_transfer_of_a_case_not_yet_acknowledged_keeps_its_state():
+    rec = case(status="categorized", department_id="dinas-pupr")
+    _, update, staged = feedback.transfer(rec, TAXONOMY.department("bpbd"), "rob", "pupr", NOW)
+    assert "status" not in update["$set"] and len(staged) == 1
+    assert update["$set"]["status_seq"] == 1
+
+
+def test_a_rating_closes_a_resolved_case_and_redacts_the_comment():
+    rec = case(status="resolved", department_id="bpbd", category="flooding", status_seq=3)
+    _, update, staged = feedback.rating(rec, 5, "mantap, wa saya 0812-3456-7890", NOW)
+    assert update["$set"]["status"] == "closed" and update["$set"]["rating"]["score"] == 5
+    rated = events.decode(events.encode(staged[0]["event"])).data
+    assert rated["score"] == 5 and "0812" not in rated["comment"]
+    assert staged[1]["routing_key"] == "feedback.status_changed"
+
+
+def test_overdue_is_staged_in_the_write_that_records_it():
+    rec = case(status="acknowledged", due_at=NOW - timedelta(hours=1), department_id="bpbd")
+    query, update, staged = feedback.overdue(rec, NOW)
+    assert query == {"_id": rec["_id"], "version": 0, "overdue_at": None}
+    assert update["$set"]["overdue_at"] == NOW
+    data = events.decode(events.encode(staged[0]["event"])).data
+    assert (data["status"], data["department_id"]) == ("acknowledged", "bpbd")
+
+
+def test_the_work_list_entry_wakes_the_sweep_at_the_due_time_then_at_the_window_end():
+    due = NOW + timedelta(hours=3)
+    entry = feedback.worklist_entry(case(status="categorized", due_at=due), POLICY)
+    assert entry["open"] and entry["wake_at"] == due and entry["order"].startswith("2025-01-02T06")
+    late = feedback.worklist_entry(case(status="in_progress", due_at=due, overdue_at=NOW), POLICY)
+    assert late["overdue"] and late["wake_at"] is None
+    resolved = feedback.worklist_entry(case(status="resolved", resolved_at=NOW), POLICY)
+    assert resolved["wake_at"] == NOW + timedelta(days=14)
+    closed = feedback.worklist_entry(case(status="closed"), POLICY)
+    assert not closed["open"] and closed["wake_at"] is None and "closed_at" in closed
+    assert feedback.worklist_entry(case(), POLICY)["order"].startswith("~|")
 
 
 @pytest.mark.parametrize(

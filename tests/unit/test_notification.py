@@ -29,6 +29,12 @@ ALLOWED_KEYS = {
     "department",
     "priority",
     "reasons",
+    "case_status",
+    "note",
+    "sequence",
+    "from_department_id",
+    "due_at",
+    "score",
 }
 
 
@@ -191,3 +197,83 @@ def test_an_event_type_without_deliveries_plans_nothing():
         data={"feedback_id": FID},
     )
     assert deliveries.plan(ev) == []
+
+
+def status_changed(sequence: int, to: str, actor: str) -> events.Event:
+    return event(
+        "intake",
+        "feedback.status_changed",
+        {
+            "feedback_id": FID,
+            "from": "in_progress",
+            "to": to,
+            "department_id": "bpbd",
+            "note": "pompa dipasang",
+            "duplicate_of": None,
+            "sequence": sequence,
+            "changed_at": "2025-01-02T03:04:05.000Z",
+            "actor": actor,
+        },
+    )
+
+
+def test_each_move_is_told_once_to_the_citizen_and_the_citizens_own_to_the_department():
+    (told,) = deliveries.plan(status_changed(3, "resolved", "department"), NOW)
+    assert (told["_id"], told["audience"], told["note"]) == (
+        f"{FID}:status.3:citizen",
+        "citizen",
+        "pompa dipasang",
+    )
+    assert (told["status"], told["case_status"]) == ("recorded", "resolved")
+    again = deliveries.plan(status_changed(3, "resolved", "department"), NOW)
+    assert [d["_id"] for d in again] == [told["_id"]]  # the same delivery: recorded once
+    (reopened,) = deliveries.plan(status_changed(4, "reopened", "citizen"), NOW)
+    assert (reopened["audience"], reopened["recipient"]) == ("department", "bpbd")
+
+
+def test_transfers_overdue_cases_and_ratings_go_to_the_department():
+    reassigned = event(
+        "intake",
+        "feedback.reassigned",
+        {
+            "feedback_id": FID,
+            "from_department_id": "dinas-pupr",
+            "department_id": "bpbd",
+            "department": "BPBD",
+            "reason": "rob",
+            "status": "categorized",
+            "sequence": 2,
+            "reassigned_at": "2025-01-02T03:04:05.000Z",
+        },
+    )
+    assigned, citizen = deliveries.plan(reassigned, NOW)
+    assert (assigned["kind"], assigned["recipient"], citizen["audience"]) == (
+        "assigned.t2",
+        "BPBD",
+        "citizen",
+    )
+    overdue = event(
+        "intake",
+        "feedback.overdue",
+        {
+            "feedback_id": FID,
+            "department_id": "bpbd",
+            "department": "BPBD",
+            "category": "flooding",
+            "priority": "normal",
+            "status": "acknowledged",
+            "due_at": "2025-01-02T03:00:00.000Z",
+            "overdue_at": "2025-01-02T03:04:05.000Z",
+        },
+    )
+    (late,) = deliveries.plan(overdue, NOW)
+    assert (late["_id"], late["recipient"]) == (f"{FID}:overdue:department", "BPBD")
+    rated = event(
+        "intake",
+        "feedback.rated",
+        {"feedback_id": FID, "score": 2, "rated_at": "2025-01-02T03:04:05.000Z"},
+    )
+    (verdict,) = deliveries.plan(rated, NOW)
+    assert (verdict["kind"], verdict["score"], verdict["recipient"]) == ("rated", 2, "triage")
+    for d in (told for e in (reassigned, overdue, rated) for told in deliveries.plan(e, NOW)):
+        assert set(d) <= ALLOWED_KEYS

@@ -122,27 +122,39 @@ def test_urgent_raises_a_flag():
     assert update["$set"] == {"urgent": True, "updated_at": NOW}
 
 
-def test_summary_shapes_counts_and_drops_unknown_groups():
-    result = projections.summary(
-        7,
-        by_category=[{"_id": "flooding", "count": 4}, {"_id": None, "count": 3}],
-        by_status=[{"_id": "received", "count": 3}, {"_id": "in_review", "count": 4}],
-        by_priority=[{"_id": "urgent", "count": 4}, {"_id": None, "count": 3}],
-    )
+def test_summary_adds_up_the_shards_with_overdue_and_satisfaction_from_counts():
+    shards = [
+        {"total": 4, "by_category": {"flooding": 4}, "by_score": {"5": 1, "4": 1}},
+        {"total": 3, "by_status": {"received": 3, "closed": 0}, "sla": {"overdue": 2}},
+        {"total": 0, "by_score": {"1": 1}},
+    ]
+    result = projections.summary_from_counters(shards)
     generated_at = result.pop("generated_at")
     assert result == {
         "total": 7,
         "by_category": {"flooding": 4},
-        "by_status": {"received": 3, "in_review": 4},
-        "by_priority": {"urgent": 4},
+        "by_status": {"received": 3},
+        "by_priority": {},
+        "overdue": 2,
+        "satisfaction": {"ratings": 3, "mean_score": 3.33, "by_score": {"1": 1, "4": 1, "5": 1}},
     }
     assert generated_at.endswith("Z") and datetime.fromisoformat(generated_at).tzinfo
 
 
 def test_summary_of_nothing():
-    result = projections.summary(0, [], [], [])
+    result = projections.summary_from_counters([])
     assert (result["total"], result["by_category"], result["by_status"]) == (0, {}, {})
-    assert result["by_priority"] == {}
+    assert result["satisfaction"] == {"ratings": 0, "mean_score": None, "by_score": {}}
+
+
+def test_a_rating_and_an_overdue_case_count_once_each():
+    doc = {"received": True, "status": "resolved", "score": 4, "overdue": True}
+    assert projections.contribution(doc) == {
+        "total": 1,
+        "by_status.resolved": 1,
+        "by_score.4": 1,
+        "sla.overdue": 1,
+    }
 
 
 # --- an in-memory applier with MongoDB's update_one(upsert=True) semantics ---

@@ -1,0 +1,50 @@
+"""When a case is due (pure): its category's SLA in the city's working time.
+
+A normal case is due ``sla_hours`` *working* hours after it was submitted (the taxonomy's
+figure, or SUARA_SLA_HOURS); an urgent one ``urgent_sla_hours`` *calendar* hours after, since an
+emergency does not wait for Monday (SUARA_URGENT_SLA_HOURS). Imported history is not due.
+A case is overdue once its due time has passed while it is still being worked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.taxonomy import TAXONOMY, Taxonomy
+from shared.workcalendar import WorkCalendar
+
+# the states in which the clock runs: the department still owes the citizen an answer
+RUNNING = frozenset(
+    {"received", "in_review", "categorized", "acknowledged", "in_progress", "reopened"}
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    calendar: WorkCalendar
+    hours: Mapping[str, float] = field(default_factory=dict)  # overrides, working hours
+    urgent_hours: Mapping[str, float] = field(default_factory=dict)  # overrides, calendar
+    reopen_window: timedelta = timedelta(days=14)
+    taxonomy: Taxonomy = TAXONOMY
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> Policy:
+        return cls(
+            config["CALENDAR"],
+            config.get("SLA_HOURS") or {},
+            config.get("URGENT_SLA_HOURS") or {},
+            timedelta(days=config.get("REOPEN_DAYS", 14)),
+        )
+
+    def due_at(self, submitted_at: datetime, category: str, priority: str | None) -> datetime:
+        entry = self.taxonomy.category(category)
+        if priority == "urgent":
+            hours = self.urgent_hours.get(category, entry.urgent_sla_hours)
+            return submitted_at + timedelta(hours=hours)
+        return self.calendar.add(submitted_at, self.hours.get(category, entry.sla_hours))
+
+
+def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:
+    return due_at is not None and status in RUNNING and now > due_at
