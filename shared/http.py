@@ -101,11 +101,19 @@ def api_client(request: Request, keys: dict[str, str]) -> str:
     auth = request.headers.get("Authorization", "")
     if not supplied and auth.lower().startswith("bearer "):
         supplied = auth[7:].strip()
+    name = key_owner(keys, supplied)
+    if name is None:
+        raise HttpError(401, "unauthorized", "a valid API key is required (header X-API-Key)")
+    return name
+
+
+def key_owner(keys: dict[str, str], supplied: str | None) -> str | None:
+    """The client whose key ``supplied`` is (compared in constant time), or None."""
     if supplied:
         for key, name in keys.items():
             if hmac.compare_digest(supplied.encode(), key.encode()):
                 return name
-    raise HttpError(401, "unauthorized", "a valid API key is required (header X-API-Key)")
+    return None
 
 
 @dataclass(frozen=True)

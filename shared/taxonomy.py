@@ -1,5 +1,5 @@
 """Suara's taxonomy, read by every service from one data file (``shared/data/taxonomy.yaml``):
-the categories (Indonesian and English labels, default department, SLA in working hours) and
+the categories (Indonesian and English labels, default department, SLA, Open311 attributes) and
 the city's departments (stable ids such as ``dinas-pupr``, names).
 
 Category and department ids are part of the public contract: events, APIs and stored records
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +35,20 @@ class Department:
         return {"id": self.id, "name": self.name, "full_name": self.full_name}
 
 
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """An extra question a category asks (an Open311 service attribute)."""
+
+    code: str
+    datatype: str
+    required: bool
+    description: str
+    values: tuple[tuple[str, str], ...] = ()  # (key, name) of a list's options
+
+
 @dataclass(frozen=True)
 class Category:
     id: str
@@ -43,6 +57,9 @@ class Category:
     department: str  # a department id
     sla_hours: float  # working hours until a case is due
     urgent_sla_hours: float  # calendar hours until an urgent case is due
+    group: str | None = None  # how Open311 clients cluster categories
+    keywords: str | None = None  # comma-separated
+    attributes: tuple[Attribute, ...] = ()
 
     @property
     def labels(self) -> dict[str, str]:
@@ -127,7 +144,48 @@ def parse(doc: object) -> Taxonomy:
     for c in categories:
         if c.department not in known:
             raise TaxonomyError(f"category {c.id}: unknown department {c.department!r}")
+    attributes = _mapping(doc.get("attributes") or {}, "attributes")
+    unknown = sorted(set(attributes) - {c.id for c in categories})
+    if unknown:
+        raise TaxonomyError(f"attributes: unknown category {', '.join(map(str, unknown))}")
+    categories = tuple(
+        replace(c, attributes=_attributes(c.id, attributes.get(c.id) or [])) for c in categories
+    )
     return Taxonomy(departments, categories)
+
+
+def _attributes(category: str, entries: object) -> tuple[Attribute, ...]:
+    if not isinstance(entries, list):
+        raise TaxonomyError(f"attributes.{category}: must be a list")
+    found = []
+    for i, entry in enumerate(entries):
+        where = f"attributes.{category}[{i}]"
+        entry = _mapping(entry, where)
+        code = _text(entry, "code", where)
+        if not CATEGORY_ID.fullmatch(code):
+            raise TaxonomyError(f"{where}: code {code!r} must be lower-case words joined by _")
+        datatype = _text(entry, "datatype", where)
+        if datatype not in DATATYPES:
+            raise TaxonomyError(f"{where}: datatype must be one of {', '.join(DATATYPES)}")
+        values = tuple(
+            (str(_text(_mapping(v, where), "key", where)), _text(v, "name", where))
+            for v in entry.get("values") or []
+        )
+        if datatype.endswith("valuelist") != bool(values):
+            raise TaxonomyError(f"{where}: values go with (and only with) a list datatype")
+        found.append(
+            Attribute(
+                code,
+                datatype,
+                bool(entry.get("required")),
+                _text(entry, "description", where),
+                values,
+            )
+        )
+    codes = [a.code for a in found]
+    if len(set(codes)) != len(codes):
+        raise TaxonomyError(f"attributes.{category}: a code listed twice")
+    return tuple(found)
 
 
 def _text(entry: dict, key: str, where: str) -> str:
@@ -176,6 +234,8 @@ def _category(i: int, entry: object) -> Category:
         _text(entry, "department", where),
         sla,
         urgent,
+        entry.get("group"),
+        entry.get("keywords"),
     )
 
 

@@ -117,6 +117,11 @@ def new_record(
         "updated_at": now,
         **outbox_entries.staged([received], now),
     }
+    for field in ("attributes", "media_url"):  # Open311's extra answers, and its photo link
+        if submission.get(field):
+            record[field] = submission[field]
+    if submission.get("category"):  # the category the citizen (or an earlier system) chose
+        record["requested_category"] = submission["category"]
     if source is not None and external_id is not None:
         record["external_key"] = f"{source}/{external_id}"
         record["external_id"] = external_id

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
 
-from services.intake import feedback, lifecycle, sla, store, tokens
+from services.intake import feedback, lifecycle, open311, sla, store, tokens
 from shared import outbox
 from shared.http import Caller
 from shared.taxonomy import TAXONOMY
@@ -315,3 +315,70 @@ def list_cases(db: Database, caller: Caller, query: dict) -> dict:
         "cases": [feedback.case_item(e) for e in page],
         "next_cursor": page[-1]["order"] if more else None,
     }
+
+
+# ---------------------------------------------------------------- Open311 GeoReport v2
+
+
+def submit_open311(db: Database, publish: Callable[[dict], None], submission: dict) -> dict:
+    """A service request from an Open311 client: a feedback like any other (channel open311)."""
+    result = _insert(
+        db,
+        lambda feedback_id=None: feedback.new_record(
+            submission, channel="open311", feedback_id=feedback_id
+        ),
+    )
+    outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
+    return result.record
+
+
+def open311_requests(db: Database, query: open311.Query, now: datetime | None = None) -> list:
+    """``GET requests``: the asked-for ids, or the requests submitted in the window (newest
+    first, by the day index: the days asked for, never the whole collection), filtered, one
+    page."""
+    if query.ids:
+        found = (store.get(db, i) for i in dict.fromkeys(query.ids))
+        views = [open311.request_view(r, TAXONOMY, query.extensions) for r in found if r]
+        return views
+    start, end = query.window(now or datetime.now(UTC))
+    skip, views = (query.page - 1) * query.page_size, []
+    for day in _days(start, end):
+        records = (store.get(db, i) for i in dict.fromkeys(store.day_ids(db, "requests", day)))
+        in_window = [r for r in records if r and start <= _utc(r["created_at"]) <= end]
+        for record in sorted(in_window, key=lambda r: (r["created_at"], r["_id"]), reverse=True):
+            view = open311.request_view(record, TAXONOMY, query.extensions)
+            if not query.matches(view):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            views.append(view)
+            if len(views) == query.page_size:
+                return views
+    return views
+
+
+def open311_updates(db: Database, start: datetime, end: datetime) -> list[dict]:
+    """FixMyStreet's ``servicerequestupdates``: every public move in [start, end], oldest
+    first, at most ``open311.MAX_ROWS``."""
+    found: list[dict] = []
+    for day in reversed(_days(start, end)):
+        for feedback_id in dict.fromkeys(store.day_ids(db, "updates", day)):
+            record = store.get(db, feedback_id)
+            if record is not None:
+                found.extend(open311.updates(record, start, end))
+    found.sort(key=lambda u: (u["updated_datetime"], u["update_id"]))
+    return list({u["update_id"]: u for u in found}.values())[: open311.MAX_ROWS]
+
+
+def _days(start: datetime, end: datetime) -> list[str]:
+    """The UTC days from ``end`` back to ``start``, newest first."""
+    day, first, days = end.astimezone(UTC).date(), start.astimezone(UTC).date(), []
+    while day >= first:
+        days.append(day.isoformat())
+        day -= timedelta(days=1)
+    return days
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

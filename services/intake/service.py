@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 import re
+from datetime import UTC, datetime
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
+from pymongo.errors import ConnectionFailure
+from werkzeug.wrappers import Response
 
-from services.intake import feedback, handlers, lifecycle, schemas, sla, store
+from services.intake import feedback, handlers, lifecycle, open311, schemas, sla, store
 from shared import config, outbox
-from shared.http import HttpError, api, caller, health, json_response, read_json
+from shared.http import HttpError, api, caller, health, json_response, key_owner, read_json
 from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
 from shared.taxonomy import TAXONOMY, departments_view
 from shared.webserver import http
 
 DEADLINE_SWEEP_S = config.deadline_sweep_s()  # read at import: nameko's @timer is fixed
+OPEN311 = "/open311/v2"
+log = logging.getLogger(__name__)
 
 
 class SlaPolicy(DependencyProvider):
@@ -62,6 +70,38 @@ def _refusals(fn):
             raise HttpError(
                 409, "conflict", "the case changed meanwhile; read it and retry"
             ) from None
+
+    return wrapper
+
+
+def _open311_answer(fmt: str, root: str, body, status: int = 200) -> Response:
+    if fmt == "xml":
+        data = open311.to_xml(root, body)
+    else:
+        data = json.dumps(body, ensure_ascii=False)
+    return Response(data, status=status, content_type=open311.FORMATS[fmt])
+
+
+def georeport(fn):
+    """An Open311 endpoint: its errors in the spec's shape (``[{"code", "description"}]``,
+    ``<errors><error>``), in the format the path asks for (JSON if that is what is wrong)."""
+
+    @functools.wraps(fn)
+    def wrapper(self, request, *args, fmt: str, **kwargs):
+        answer_in = fmt if fmt in open311.FORMATS else "json"
+        try:
+            open311.output_format(fmt)
+            open311.check_jurisdiction(request.args)
+            return fn(self, request, *args, fmt=fmt, **kwargs)
+        except open311.Open311Error as exc:
+            return _open311_answer(answer_in, "errors", exc.body(), exc.status)
+        except ConnectionFailure:
+            error = open311.Open311Error(503, "the database is unavailable; try again shortly")
+            return _open311_answer(answer_in, "errors", error.body(), 503)
+        except Exception:
+            log.exception("unhandled error in %s", fn.__name__)
+            error = open311.Open311Error(500, "internal error")
+            return _open311_answer(answer_in, "errors", error.body(), 500)
 
     return wrapper
 
@@ -204,6 +244,71 @@ class IntakeService:
     @http("GET", "/health")
     def health(self, request):
         return health(self.db, self.config["AMQP_URI"])
+
+    # --- Open311 GeoReport v2 (services/intake/open311.py)
+    @http("GET", OPEN311 + "/discovery.<fmt>")
+    @georeport
+    def open311_discovery(self, request, fmt):
+        return _open311_answer(fmt, "discovery", open311.discovery(request.host_url))
+
+    @http("GET", OPEN311 + "/services.<fmt>")
+    @georeport
+    def open311_services(self, request, fmt):
+        return _open311_answer(fmt, "services", open311.services(TAXONOMY))
+
+    @http("GET", OPEN311 + "/services/<code>.<fmt>")
+    @georeport
+    def open311_service_definition(self, request, code, fmt):
+        body = open311.service_definition(TAXONOMY, code)
+        return _open311_answer(fmt, "service_definition", body)
+
+    @http("POST", OPEN311 + "/requests.<fmt>")
+    @georeport
+    def open311_create(self, request, fmt):
+        if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            raise open311.Open311Error(400, "send the request form-encoded")
+        form = request.form.to_dict(flat=False)
+        supplied = (form.get("api_key") or [None])[0] or request.headers.get("X-API-Key")
+        if key_owner(self.config["API_KEYS"], supplied) is None:
+            raise open311.Open311Error(403, "api_key: a valid API key is required")
+        submission = open311.parse_request(form, TAXONOMY)
+        record = handlers.submit_open311(self.db, self.publish, submission)
+        return _open311_answer(fmt, "service_requests", open311.created(record, TAXONOMY), 201)
+
+    @http("GET", OPEN311 + "/requests.<fmt>")
+    @georeport
+    def open311_requests(self, request, fmt):
+        query = open311.parse_query(request.args, TAXONOMY)
+        views = handlers.open311_requests(self.db, query)
+        return _open311_answer(fmt, "service_requests", views)
+
+    @http("GET", OPEN311 + "/requests/<feedback_id>.<fmt>")
+    @georeport
+    def open311_request(self, request, feedback_id, fmt):
+        query = open311.parse_query(
+            {"extensions": request.args.get("extensions", "false")}, TAXONOMY
+        )
+        record = store.get(self.db, feedback_id) if open311.is_id(feedback_id) else None
+        if record is None:
+            raise open311.Open311Error(404, f"service request {feedback_id!r} not found")
+        view = open311.request_view(record, TAXONOMY, query.extensions)
+        return _open311_answer(fmt, "service_requests", [view])
+
+    @http("GET", OPEN311 + "/tokens/<token>.<fmt>")
+    @georeport
+    def open311_token(self, request, token, fmt):
+        # a request gets its id at once, and that id is its token too
+        if not open311.is_id(token) or store.get(self.db, token) is None:
+            raise open311.Open311Error(404, f"token {token!r} not found")
+        body = [{"service_request_id": token, "token": token}]
+        return _open311_answer(fmt, "service_requests", body)
+
+    @http("GET", OPEN311 + "/servicerequestupdates.<fmt>")
+    @georeport
+    def open311_updates(self, request, fmt):
+        start, end = open311.update_window(request.args, datetime.now(UTC))
+        body = handlers.open311_updates(self.db, start, end)
+        return _open311_answer(fmt, "service_request_updates", body)
 
     @command_handler("feedback.submit", decode=schemas.load_submit_command)
     def on_submit_command(self, command: dict):

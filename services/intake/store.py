@@ -32,6 +32,7 @@ def insert(db: Database, record: dict) -> feedback.Submitted:
     belongs to another key (feedback.IdTaken), or the key was stored under another id after
     such a collision, is the key looked up by its own (unique) field."""
     outbox.mark(db.feedback, record["_id"], record["outbox"])
+    index_day(db, "requests", record["created_at"], record["_id"])
     try:
         db.feedback.insert_one(record)
         return feedback.Submitted(record, True)
@@ -58,6 +59,8 @@ def write(db: Database, change: tuple[dict, dict], staged: list[dict] = ()) -> b
     query, update = change
     if staged:
         outbox.mark(db.feedback, query["_id"], staged)
+    if "history" in update.get("$push", {}):  # a public update (servicerequestupdates)
+        index_day(db, "updates", update["$set"]["updated_at"], query["_id"])
     return db.feedback.update_one(query, update).modified_count == 1
 
 
@@ -106,6 +109,45 @@ def due(db: Database, now: datetime, limit: int = 200) -> list[str]:
 def purge_worklist(db: Database, before: datetime) -> int:
     """Drop closed cases' entries (tombstones) older than ``before``."""
     return db.worklist.delete_many({"open": False, "closed_at": {"$lt": before}}).deleted_count
+
+
+# ---------------------------------------------------------------- the day index
+# ``by_day`` lists, for each day (UTC), the cases submitted that day ("requests") and the cases
+# that moved that day ("updates"), in chunks of at most CHUNK ids, so that Open311's lists read
+# the days they ask for by ``_id``, never the whole collection. An id is listed *before* the
+# write that makes it true (a crash leaves an id a reader skips, never a case it misses).
+CHUNK = 500
+_open_chunk: dict[tuple[str, str, str], int] = {}  # (database, kind, day) -> the chunk to try
+
+
+def _day_key(kind: str, day: str, chunk: int) -> str:
+    return f"{kind}:{day}:{chunk}"
+
+
+def index_day(db: Database, kind: str, when: datetime, feedback_id: str) -> None:
+    day = when.strftime("%Y-%m-%d")
+    cache_key = (db.name, kind, day)
+    chunk = _open_chunk.get(cache_key, 0)
+    while True:
+        try:
+            db.by_day.update_one(
+                {"_id": _day_key(kind, day, chunk), "n": {"$lt": CHUNK}},
+                {"$addToSet": {"ids": feedback_id}, "$inc": {"n": 1}},
+                upsert=True,
+            )
+            break
+        except DuplicateKeyError:  # this chunk is full: the next one
+            chunk += 1
+    _open_chunk[cache_key] = chunk
+
+
+def day_ids(db: Database, kind: str, day: str) -> list[str]:
+    """The ids listed under ``day`` (YYYY-MM-DD), in the order they were listed."""
+    ids, chunk = [], 0
+    while (doc := db.by_day.find_one({"_id": _day_key(kind, day, chunk)})) is not None:
+        ids.extend(doc.get("ids") or [])
+        chunk += 1
+    return ids
 
 
 def secret_keys(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:

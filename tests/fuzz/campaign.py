@@ -71,6 +71,11 @@ def http_routes() -> list[Route]:
     return sorted(set(routes), key=lambda r: (r.service, r.url, r.method))
 
 
+def _open311_xml(what: str, content_type: str) -> bool:
+    """Open311's .xml endpoints answer XML (errors too), as GeoReport v2 says."""
+    return content_type.startswith("text/xml") and "/open311/v2/" in what and ".xml" in what
+
+
 @dataclass
 class Tally:
     inputs: Counter = field(default_factory=Counter)  # by kind
@@ -92,7 +97,9 @@ class Tally:
             self.refusals += 1
         elif status >= 500:
             self.server_errors.append(f"{status} {what[:200]}")
-        if body and not content_type.startswith("application/json"):
+        if body and not content_type.startswith("application/json") and not _open311_xml(
+            what, content_type
+        ):
             self.not_json.append(f"{status} {content_type!r} {what[:200]}")
         if b"Traceback" in body or b'File "/' in body:
             self.leaks.append(what[:200])

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake import feedback, handlers, lifecycle, sla, store
+from services.intake import feedback, handlers, lifecycle, open311, sla, store
 from shared import events, workcalendar
 from shared.http import Caller
+from shared.taxonomy import TAXONOMY
 
 # every hour counts (the SLA arithmetic has its own unit tests): due = submitted + hours
 CALENDAR = workcalendar.calendar("Asia/Jakarta", "mon-sun", "00:00-24:00", None)
@@ -233,3 +234,32 @@ def test_without_configured_secrets_every_replica_uses_the_one_intake_made(intak
     made = [store.secret_keys(intake_db, ()) for _ in range(3)]
     assert made[0] == made[1] == made[2] and len(made[0][0]) >= 32
     assert store.secret_keys(intake_db, KEYS) == KEYS
+
+
+def test_the_day_index_rolls_over_to_a_new_chunk_and_lists_each_id_once(intake_db, monkeypatch):
+    monkeypatch.setattr(store, "CHUNK", 3)
+    store._open_chunk.clear()
+    ids = [f"SU-000000000{i}" for i in range(8)]
+    for i in ids:
+        store.index_day(intake_db, "requests", T0, i)
+    store._open_chunk.clear()  # another replica, which has not seen the chunks fill
+    store.index_day(intake_db, "requests", T0, "SU-0000000009")
+    store.index_day(intake_db, "requests", T0, ids[0])  # a retried insert
+    listed = store.day_ids(intake_db, "requests", "2026-12-01")
+    assert list(dict.fromkeys(listed)) == [*ids, "SU-0000000009"]
+    assert intake_db.by_day.count_documents({}) == 4
+    assert store.day_ids(intake_db, "requests", "2026-11-30") == []
+
+
+def test_open311_lists_the_window_newest_first_reading_only_its_days(intake_db):
+    old = new_case(intake_db, T0 - timedelta(days=200))
+    recent = [new_case(intake_db, T0 + timedelta(hours=h)) for h in (1, 30, 2)]
+    query = open311.parse_query({}, TAXONOMY)
+    listed = handlers.open311_requests(intake_db, query, now=T0 + timedelta(days=2))
+    assert [r["service_request_id"] for r in listed] == [recent[1], recent[2], recent[0]]
+    assert old not in {r["service_request_id"] for r in listed}
+    page = open311.parse_query({"page": "2", "page_size": "2"}, TAXONOMY)
+    assert [
+        r["service_request_id"]
+        for r in handlers.open311_requests(intake_db, page, now=T0 + timedelta(days=2))
+    ] == [recent[0]]
