@@ -97,8 +97,10 @@ class Tally:
             self.refusals += 1
         elif status >= 500:
             self.server_errors.append(f"{status} {what[:200]}")
-        if body and not content_type.startswith("application/json") and not _open311_xml(
-            what, content_type
+        if (
+            body
+            and not content_type.startswith("application/json")
+            and not _open311_xml(what, content_type)
         ):
             self.not_json.append(f"{status} {content_type!r} {what[:200]}")
         if b"Traceback" in body or b'File "/' in body:
