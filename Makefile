@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL := services/categorization/model/default.joblib
+AXE := tests/browser/node_modules/axe-core/axe.min.js
 SERVERS := deploy/local-servers.sh
 
 .PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
@@ -20,7 +21,11 @@ $(STAMP): pyproject.toml
 $(MODEL): $(STAMP) $(wildcard services/categorization/corpus/*.jsonl)
 	$(BIN)/suara train --output $(MODEL) >/dev/null
 
-install: $(STAMP) $(MODEL) ## the virtualenv (.venv) with Suara and its tools, and the default model
+$(AXE): tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+install: $(STAMP) $(MODEL) $(AXE) ## the virtualenv (.venv) with Suara and its tools, the default model, axe-core for the browser tests
 
 model: $(STAMP) ## retrain the shipped default model from the corpus
 	$(BIN)/suara train --output $(MODEL)

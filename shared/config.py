@@ -98,6 +98,44 @@ SETTINGS = (
     ),
     Setting("SUARA_REOPEN_DAYS", "14", "days after resolution in which the citizen may reopen"),
     Setting("SUARA_DEADLINE_SWEEP_S", "30", "how often intake looks for cases past due"),
+    Setting(
+        "SUARA_PUBLIC_URL",
+        "http://127.0.0.1:8001",
+        "the address citizens and providers reach intake at (links, webhook signatures)",
+    ),
+    Setting("SUARA_PHOTO_MAX_MB", "5", "largest photo accepted, in MB (10^6 bytes)"),
+    Setting(
+        "SUARA_FORM_RATE_LIMIT",
+        "5/600",
+        "reports per client address per seconds through the web form (per process)",
+    ),
+    Setting(
+        "SUARA_TRUSTED_PROXIES",
+        "127.0.0.1",
+        "addresses whose X-Real-IP names the client (the city's nginx)",
+    ),
+    Setting(
+        "SUARA_WHATSAPP_VERIFY_TOKEN", "", "the token Meta echoes when it verifies the webhook"
+    ),
+    Setting(
+        "SUARA_WHATSAPP_APP_SECRET",
+        "",
+        "the app secret that signs WhatsApp webhooks (X-Hub-Signature-256); unset: no WhatsApp",
+    ),
+    Setting("SUARA_WHATSAPP_TOKEN", "", "the access token that fetches WhatsApp photos"),
+    Setting(
+        "SUARA_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v21.0", "the Graph API's address"
+    ),
+    Setting(
+        "SUARA_WHATSAPP_MEDIA_HOSTS",
+        "lookaside.fbsbx.com",
+        "the only hosts (host[:port]) WhatsApp photos are fetched from",
+    ),
+    Setting(
+        "SUARA_TWILIO_AUTH_TOKEN",
+        "",
+        "the auth token that signs SMS webhooks (X-Twilio-Signature); unset: no SMS",
+    ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
         "SUARA_MODEL_PATH",
@@ -173,6 +211,24 @@ def parse_sla_hours(raw: str, setting: str) -> dict[str, float]:
         if not 0 < hours[category] < 10_000:
             raise ConfigError(f"{setting}: {category} must be more than 0 and under 10000")
     return hours
+
+
+def _url(raw: str, setting: str = "SUARA_PUBLIC_URL") -> str:
+    if not raw.startswith(("http://", "https://")) or " " in raw:
+        raise ConfigError(f"{setting} must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def parse_rate(raw: str) -> tuple[int, float]:
+    """``"5/600"`` -> (5, 600.0): so many per so many seconds."""
+    count, sep, seconds = raw.partition("/")
+    try:
+        limit, window = int(count), float(seconds)
+    except ValueError:
+        limit, window = 0, 0.0
+    if not sep or limit < 1 or window <= 0:
+        raise ConfigError(f"SUARA_FORM_RATE_LIMIT: expected count/seconds, e.g. 5/600, got {raw!r}")
+    return limit, window
 
 
 def parse_secret_keys(raw: str) -> tuple[str, ...]:
@@ -291,5 +347,24 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             env.get("SUARA_URGENT_SLA_HOURS", ""), "SUARA_URGENT_SLA_HOURS"
         ),
         "REOPEN_DAYS": _days(env, "SUARA_REOPEN_DAYS", 14.0),
+        "PUBLIC_URL": _url(env.get("SUARA_PUBLIC_URL") or "http://127.0.0.1:8001"),
+        "PHOTO_MAX_BYTES": int(_days(env, "SUARA_PHOTO_MAX_MB", 5.0) * 1_000_000),
+        "FORM_RATE_LIMIT": parse_rate(env.get("SUARA_FORM_RATE_LIMIT") or "5/600"),
+        "TRUSTED_PROXIES": frozenset(
+            p.strip() for p in env.get("SUARA_TRUSTED_PROXIES", "127.0.0.1").split(",") if p.strip()
+        ),
+        "WHATSAPP_VERIFY_TOKEN": env.get("SUARA_WHATSAPP_VERIFY_TOKEN", ""),
+        "WHATSAPP_APP_SECRET": env.get("SUARA_WHATSAPP_APP_SECRET", ""),
+        "WHATSAPP_TOKEN": env.get("SUARA_WHATSAPP_TOKEN", ""),
+        "WHATSAPP_GRAPH_URL": _url(
+            env.get("SUARA_WHATSAPP_GRAPH_URL") or "https://graph.facebook.com/v21.0",
+            "SUARA_WHATSAPP_GRAPH_URL",
+        ),
+        "WHATSAPP_MEDIA_HOSTS": frozenset(
+            h.strip()
+            for h in env.get("SUARA_WHATSAPP_MEDIA_HOSTS", "lookaside.fbsbx.com").split(",")
+            if h.strip()
+        ),
+        "TWILIO_AUTH_TOKEN": env.get("SUARA_TWILIO_AUTH_TOKEN", ""),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
     }

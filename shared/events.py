@@ -23,7 +23,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "id.go.pekalongankota.suara."
 
 CATEGORY_IDS = taxonomy.TAXONOMY.category_ids  # shared/data/taxonomy.yaml
-CHANNELS = ("http", "open311", "amqp")
+# where a feedback came from: an open list (consumers take a channel they do not know yet)
+CHANNELS = ("web", "whatsapp", "sms", "email", "open311", "http", "amqp")
+CHANNEL = r"^[a-z][a-z0-9_]{0,31}$"
 
 
 class EventData(Schema):
@@ -43,7 +45,7 @@ class Location(EventData):
 
 class FeedbackReceived(EventData):
     feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    channel = fields.String(required=True, validate=validate.Regexp(CHANNEL))
     source = fields.String(allow_none=True, validate=validate.Length(max=100))
     text = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     language = fields.String(allow_none=True, validate=validate.Length(max=10))
@@ -154,6 +156,17 @@ class FeedbackOverdue(EventData):
     overdue_at = fields.String(required=True)
 
 
+class FeedbackStatusRequested(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))  # asked
+    question_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    channel = fields.String(required=True, validate=validate.Regexp(CHANNEL))
+    found = fields.Boolean(required=True)
+    status = fields.String(allow_none=True, validate=validate.OneOf(STATUSES))
+    department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
+    due_at = fields.String(allow_none=True)
+    asked_at = fields.String(required=True)
+
+
 @dataclass(frozen=True)
 class EventSpec:
     service: str  # the publisher
@@ -227,6 +240,14 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             FeedbackOverdue,
             "a case passed its SLA due time while still being worked (once per case)",
             ("intake", "notification", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.status_requested",
+            FeedbackStatusRequested,
+            "a citizen asked a case's status by message (STATUS SU-...): what to answer; the "
+            "answer's address is GET /api/v1/replies/{question_id} on intake",
+            ("notification",),
         ),
     )
 }

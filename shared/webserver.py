@@ -149,35 +149,43 @@ class App(WsgiApp):
         return response(environ, start_response)
 
     def _respond(self, environ):
+        adapter = self.url_map.bind_to_environ(environ)
         try:
-            read_body(environ, self.server.read_timeout_s)
+            provider, values = adapter.match()
+        except HTTPException as exc:  # RequestRedirect, MethodNotAllowed and 404 too
+            provider, values, unrouted = None, None, exc
+        # the body is read (bounded) before anything else is answered: the route's own bound
+        limit = getattr(provider, "max_body", None) or untrusted.MAX_BYTES
+        try:
+            read_body(environ, self.server.read_timeout_s, limit)
         except HttpError as exc:
             response = error_response(exc)
             response.headers["Connection"] = "close"
             return response
         request = Request(environ, shallow=True)
-        adapter = self.url_map.bind_to_environ(environ)
-        try:
-            provider, values = adapter.match()
-        except RequestRedirect as exc:
+        if provider is None:
+            return self._unrouted(environ, unrouted)
+        request.path_values = values
+        return provider.handle_request(request)
+
+    @staticmethod
+    def _unrouted(environ, exc: HTTPException):
+        if isinstance(exc, RequestRedirect):
             return exc.get_response(environ)
-        except MethodNotAllowed as exc:
+        if isinstance(exc, MethodNotAllowed):
             return json_response(
                 405,
                 {"error": "method_not_allowed", "message": "method not allowed on this path"},
                 {"Allow": ", ".join(exc.valid_methods or [])},
             )
-        except HTTPException as exc:
-            code = exc.code or 404
-            return json_response(
-                code,
-                {
-                    "error": ERROR_NAMES.get(code, "error"),
-                    "message": "no such resource" if code == 404 else HTTPStatus(code).phrase,
-                },
-            )
-        request.path_values = values
-        return provider.handle_request(request)
+        code = exc.code or 404
+        return json_response(
+            code,
+            {
+                "error": ERROR_NAMES.get(code, "error"),
+                "message": "no such resource" if code == 404 else HTTPStatus(code).phrase,
+            },
+        )
 
 
 def read_body(environ: dict, timeout_s: float, max_bytes: int = untrusted.MAX_BYTES) -> None:
@@ -281,9 +289,14 @@ def refuse(sock) -> None:
 
 class HttpEntrypoint(HttpRequestHandler):
     """nameko's ``@http``, on Suara's server; at most ``HTTP_WORKERS`` requests run at once,
-    a request waits up to the read timeout for a slot, then gets 503."""
+    a request waits up to the read timeout for a slot, then gets 503. ``max_body``: a route's
+    own bound on its body (photos), else shared.untrusted's."""
 
     server = Server()
+
+    def __init__(self, method, url, max_body: int | None = None, **kwargs):
+        self.max_body = max_body
+        super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
         slots = self.server.worker_slots

@@ -1,10 +1,15 @@
 """Test-wide set-up. eventlet must patch the standard library before anything imports it."""
 
-import eventlet
+import os
+
+# Hypothesis loads its plugins' entry points, trio's among them (Selenium's dependency), and
+# trio cannot be imported once eventlet has patched the socket module
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import os  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402

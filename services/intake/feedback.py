@@ -34,6 +34,12 @@ def keyed_id(*key: str) -> str:
     return "SU-" + "".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(10)))
 
 
+def media_id(feedback_id: str, n: int) -> str:
+    """The id of a case's ``n``-th photo: the same for a repeated submission."""
+    digest = hashlib.sha256(f"suara-media\x1f{feedback_id}\x1f{n}".encode()).hexdigest()
+    return f"M-{digest[:24]}"
+
+
 def submission_id(source: str | None, external_id: str | None, idempotency_key: str | None) -> str:
     """The id for a new submission: derived from its key if it has one, random otherwise."""
     if source is not None and external_id is not None:
@@ -117,7 +123,8 @@ def new_record(
         "updated_at": now,
         **outbox_entries.staged([received], now),
     }
-    for field in ("attributes", "media_url"):  # Open311's extra answers, and its photo link
+    # Open311's extras, photos' ids, and where replies go (a message's channel and sender)
+    for field in ("attributes", "media_url", "media", "reply_to"):
         if submission.get(field):
             record[field] = submission[field]
     if submission.get("category"):  # the category the citizen (or an earlier system) chose
@@ -168,8 +175,13 @@ def public_view(record: dict) -> dict:
 
 
 def staff_view(record: dict) -> dict:
-    """What a department or an admin sees: the internal notes too (still never the contact)."""
-    return {**public_view(record), "history": history_view(record, internal=True)}
+    """What a department or an admin sees: the internal notes too, and the photos (still
+    never the contact)."""
+    return {
+        **public_view(record),
+        "history": history_view(record, internal=True),
+        "photos": [f"/media/{m}" for m in record.get("media") or []],
+    }
 
 
 def guarded(record: dict, update: dict) -> tuple[dict, dict]:
@@ -472,6 +484,38 @@ def key_field(record: dict) -> str | None:
         if record.get(field) is not None:
             return field
     return None
+
+
+def status_question(message, key: str, case: dict | None, now: datetime) -> dict:
+    """A status question (``STATUS SU-...``) as stored, with ``feedback.status_requested``
+    staged: the asked case's public state, and an id by which notification finds where the
+    answer goes (the sender stays here)."""
+    question_id = "Q-" + keyed_id("question", key)[3:]
+    asked = message.asks_status_of
+    event = outbox_entries.entry(
+        "intake",
+        "feedback.status_requested",
+        {
+            "feedback_id": asked,
+            "question_id": question_id,
+            "channel": message.channel,
+            "found": case is not None,
+            "status": case["status"] if case else None,
+            "department_id": case.get("department_id") if case else None,
+            "due_at": _iso_or_none(case.get("due_at")) if case else None,
+            "asked_at": _iso(now),
+        },
+        subject=asked,
+        correlation_id=(case or {}).get("correlation_id") or question_id,
+    )
+    return {
+        "_id": question_id,
+        "key": key,
+        "asked": asked,
+        "reply_to": {"channel": message.channel, "address": message.sender},
+        "created_at": now,
+        **outbox_entries.staged([event], now),
+    }
 
 
 class IdTaken(Exception):

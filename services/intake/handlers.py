@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
 
-from services.intake import feedback, lifecycle, open311, sla, store, tokens
+from services.intake import channels, feedback, lifecycle, open311, sla, store, tokens
 from shared import outbox
 from shared.http import Caller
 from shared.taxonomy import TAXONOMY
@@ -51,6 +51,64 @@ def submit_http(
     elif result.record.get("request_fingerprint") != fingerprint:
         raise IdempotencyConflict(idempotency_key)
     return result
+
+
+def submit_web(
+    db: Database,
+    publish: Callable[[dict], None],
+    submission: dict,
+    photos: list,
+    *,
+    form_key: str,
+) -> feedback.Submitted:
+    """A report from the web form (channel ``web``), with its photos (already cleaned). The
+    form's CSRF token keys it: a double click, or the browser sending it again, stores one."""
+    now = datetime.now(UTC)
+    fingerprint = feedback.fingerprint(
+        {**submission, "photos": [p.data.hex()[:64] for p in photos]}
+    )
+    feedback_id = feedback.keyed_id("web", form_key)
+    media = [feedback.media_id(feedback_id, n) for n in range(len(photos))]
+    for media_id, photo in zip(media, photos, strict=True):
+        store.save_photo(db, media_id, feedback_id, photo, now)
+
+    def record(new_id: str | None = None) -> dict:
+        return feedback.new_record(
+            {**submission, "media": media},
+            channel="web",
+            idempotency_key=f"web:{form_key}",
+            request_fingerprint=fingerprint,
+            feedback_id=new_id or feedback_id,
+        )
+
+    result = _insert(db, record)
+    if result.created:
+        if result.record["_id"] != feedback_id:  # stored under another id (a collision)
+            store.move_photos(db, media, result.record["_id"])
+        outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
+    elif result.record.get("request_fingerprint") != fingerprint:
+        raise IdempotencyConflict(form_key)
+    return result
+
+
+def photo_for(
+    db: Database, keys: tuple[str, ...], media_id: str, token: str | None, caller: Caller | None
+) -> dict:
+    """A photo, for the holder of its case's citizen token or for staff (an admin, or the
+    case's department). Raises NotFound or WrongToken."""
+    found = store.photo(db, media_id)
+    if found is None:
+        raise NotFound(media_id)
+    if caller is not None:
+        if caller.admin:
+            return found
+        case = store.get(db, found["feedback_id"])
+        if case is not None and case.get("department_id") == caller.department_id:
+            return found
+        raise NotYours(media_id)
+    if token is None or not tokens.verify(store.secret_keys(db, keys), found["feedback_id"], token):
+        raise WrongToken(media_id)
+    return found
 
 
 def _insert(db: Database, record: Callable[..., dict]) -> feedback.Submitted:
@@ -382,3 +440,67 @@ def _days(start: datetime, end: datetime) -> list[str]:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# ---------------------------------------------------------------- WhatsApp, SMS, e-mail
+
+
+def receive_message(
+    db: Database, publish: Callable[[dict], None], message, photos: list
+) -> tuple[str, dict]:
+    """A citizen's message from a provider (services/intake/channels.Inbound): a status
+    question is answered (``feedback.status_requested``), anything else is a report on the
+    message's channel. Idempotent by the provider's message id. Returns ("question" or
+    "report", the stored document)."""
+    now = datetime.now(UTC)
+    key = f"{message.channel}:{message.message_id}"
+    asked = message.asks_status_of
+    if asked:
+        case = store.get(db, asked)
+        question = feedback.status_question(message, key, case, now)
+        stored, created = store.insert_question(db, question)
+        if created:
+            outbox.relay_or_defer(db.replies, stored["_id"], publish, stored["outbox"])
+        return "question", stored
+    submission = channels.as_submission(message)
+    feedback_id = feedback.keyed_id(message.channel, message.message_id)
+    media = [feedback.media_id(feedback_id, n) for n in range(len(photos))]
+    for media_id, photo in zip(media, photos, strict=True):
+        store.save_photo(db, media_id, feedback_id, photo, now)
+
+    def record(new_id: str | None = None) -> dict:
+        return feedback.new_record(
+            {**submission, "media": media},
+            channel=message.channel,
+            idempotency_key=key,
+            request_fingerprint=None,
+            feedback_id=new_id or feedback_id,
+        )
+
+    result = _insert(db, record)
+    if result.created:
+        if result.record["_id"] != feedback_id:
+            store.move_photos(db, media, result.record["_id"])
+        outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
+    return "report", result.record
+
+
+def reply_address(db: Database, reply_id: str) -> dict | None:
+    """Where a reply goes (for notification, with its API key): a case's own channel and
+    contact, or a status question's sender."""
+    if reply_id.startswith("Q-"):
+        question = store.question(db, reply_id)
+        return None if question is None else question["reply_to"]
+    case = store.get_private(db, reply_id)
+    if case is None:
+        return None
+    reply_to = case.get("reply_to") or {}
+    contact = case.get("contact") or {}
+    return {
+        "channel": reply_to.get("channel") or case["channel"],
+        "address": reply_to.get("address"),
+        "email": contact.get("email"),
+        "phone": contact.get("phone"),
+        "name": contact.get("name"),
+        "language": contact.get("language") or "id",
+    }

@@ -7,13 +7,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from bson import Binary
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import feedback, sla
 from shared import outbox
 
-PRIVATE_FIELDS = {"contact": 0, "outbox": 0}
+PRIVATE_FIELDS = {"contact": 0, "reply_to": 0, "outbox": 0}
 
 
 def ensure_indexes(db: Database) -> None:
@@ -22,7 +23,7 @@ def ensure_indexes(db: Database) -> None:
     # for MongoDB; FerretDB reads the (small) work list whole
     db.worklist.create_index([("open", 1), ("department_id", 1), ("order", 1)])
     db.worklist.create_index([("open", 1), ("wake_at", 1)])
-    outbox.ensure_indexes(db.feedback)
+    outbox.ensure_indexes(db.feedback)  # one outbox_pending for feedback and replies
 
 
 def insert(db: Database, record: dict) -> feedback.Submitted:
@@ -51,6 +52,25 @@ def insert(db: Database, record: dict) -> feedback.Submitted:
 
 def get(db: Database, feedback_id: str) -> dict | None:
     return db.feedback.find_one({"_id": feedback_id}, PRIVATE_FIELDS)
+
+
+def get_private(db: Database, feedback_id: str) -> dict | None:
+    """The case with its contact: for the reply-address endpoint only."""
+    return db.feedback.find_one({"_id": feedback_id}, {"outbox": 0})
+
+
+def insert_question(db: Database, question: dict) -> tuple[dict, bool]:
+    """Store a status question once per provider message; (the stored one, new?)."""
+    outbox.mark(db.replies, question["_id"], question["outbox"])
+    try:
+        db.replies.insert_one(question)
+        return question, True
+    except DuplicateKeyError:
+        return db.replies.find_one({"_id": question["_id"]}, {"outbox": 0}), False
+
+
+def question(db: Database, question_id: str) -> dict | None:
+    return db.replies.find_one({"_id": question_id}, {"outbox": 0})
 
 
 def write(db: Database, change: tuple[dict, dict], staged: list[dict] = ()) -> bool:
@@ -148,6 +168,40 @@ def day_ids(db: Database, kind: str, day: str) -> list[str]:
         ids.extend(doc.get("ids") or [])
         chunk += 1
     return ids
+
+
+# ---------------------------------------------------------------- photos
+# ``media``: each photo (re-encoded, at most a few MB) in one document, read by ``_id``. Not
+# GridFS: its chunks are found by a query on ``files_id``, which the stand-in answers by
+# reading every chunk stored.
+
+
+def save_photo(db: Database, media_id: str, feedback_id: str, photo, now: datetime) -> None:
+    """Keep a photo (services/intake/photos.Photo); a repeat of the same id is ignored."""
+    try:
+        db.media.insert_one(
+            {
+                "_id": media_id,
+                "feedback_id": feedback_id,
+                "content_type": photo.content_type,
+                "width": photo.width,
+                "height": photo.height,
+                "size": len(photo.data),
+                "data": Binary(photo.data),
+                "created_at": now,
+            }
+        )
+    except DuplicateKeyError:  # the same submission again (a double click, a retry)
+        pass
+
+
+def move_photos(db: Database, media_ids: list[str], feedback_id: str) -> None:
+    for media_id in media_ids:
+        db.media.update_one({"_id": media_id}, {"$set": {"feedback_id": feedback_id}})
+
+
+def photo(db: Database, media_id: str) -> dict | None:
+    return db.media.find_one({"_id": media_id})
 
 
 def secret_keys(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:

@@ -117,6 +117,20 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
                 score=data["score"],
             )
         ]
+    if event.type == "feedback.status_requested":
+        # the answer to a status question goes to whoever asked (intake's reply address)
+        return [
+            _delivery(
+                fid,
+                f"status_answer.{data['question_id']}",
+                "citizen",
+                data["question_id"],
+                event,
+                now,
+                case_status=data.get("status"),
+                channel=data["channel"],
+            )
+        ]
     if event.type == "feedback.urgent":
         return [
             _delivery(

@@ -49,6 +49,10 @@ class NotificationService:
     def on_rated(self, event):
         store.record(self.db, deliveries.plan(event))
 
+    @event_handler("intake", "feedback.status_requested")
+    def on_status_requested(self, event):
+        store.record(self.db, deliveries.plan(event))
+
     @http("GET", "/api/v1/deliveries")
     @api
     def list_deliveries(self, request):

@@ -134,7 +134,12 @@ def counted_status(doc: dict) -> str | None:
 # The summary comes from one counters document, not from a scan. Each feedback document keeps
 # what it has contributed so far (``counted``); after every event the store moves the
 # difference into the counters, exactly once (services/reporting/store.reconcile).
-COUNTED_GROUPS = {"category": "by_category", "status": "by_status", "priority": "by_priority"}
+COUNTED_GROUPS = {
+    "category": "by_category",
+    "status": "by_status",
+    "priority": "by_priority",
+    "channel": "by_channel",
+}
 GROUPS = (*COUNTED_GROUPS.values(), "by_score", "sla")  # by_score: ratings; sla: overdue
 
 

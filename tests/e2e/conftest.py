@@ -18,10 +18,14 @@ from deploy.platform import healthy
 from tests.conftest import AMQP_URI, MONGO_URI
 from tests.support.client import API_KEY, Platform, SuaraClient
 from tests.support.platform import NativePlatform
+from tests.support.providers import GRAPH_PORT, GRAPH_TOKEN, Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_TIMEOUT_S = 8
 MAX_CONNECTIONS = 80
+WHATSAPP_VERIFY_TOKEN = "wa-verify-e2e"
+WHATSAPP_APP_SECRET = "wa-app-secret-e2e"
+TWILIO_AUTH_TOKEN = "twilio-auth-e2e"
 E2E_PORTS = {"intake": 18001, "categorization": 18002, "notification": 18003, "reporting": 18004}
 
 
@@ -35,6 +39,13 @@ def docker_engine_problem() -> str | None:
     if done.returncode != 0:
         return "no Docker engine answers (docker info: " + done.stderr.decode()[-200:].strip() + ")"
     return None
+
+
+@pytest.fixture(scope="session")
+def graph():
+    """The WhatsApp Graph API's stand-in, which intake fetches photos from."""
+    with Graph() as server:
+        yield server
 
 
 @pytest.fixture(scope="session", params=["native", "docker"])
@@ -54,6 +65,7 @@ def platform(request, run_id, tmp_path_factory):
             )
         yield Platform("docker", "amqp://admin:suara-admin-dev@127.0.0.1:5672/", urls)
         return
+    request.getfixturevalue("graph")
     native = NativePlatform(
         run_id,
         AMQP_URI,
@@ -69,6 +81,14 @@ def platform(request, run_id, tmp_path_factory):
             "SUARA_WORKING_HOURS": "00:00-24:00",
             "SUARA_SLA_HOURS": "economy_umkm=0.001",
             "SUARA_DEADLINE_SWEEP_S": "1",
+            # the channels (tests/e2e/test_channels.py): secrets, and the providers' stand-ins
+            "SUARA_PUBLIC_URL": f"http://127.0.0.1:{E2E_PORTS['intake']}",
+            "SUARA_WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
+            "SUARA_WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
+            "SUARA_WHATSAPP_TOKEN": GRAPH_TOKEN,
+            "SUARA_WHATSAPP_GRAPH_URL": f"http://127.0.0.1:{GRAPH_PORT}",
+            "SUARA_WHATSAPP_MEDIA_HOSTS": f"127.0.0.1:{GRAPH_PORT}",
+            "SUARA_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
             "SUARA_OUTBOX_SWEEP_S": "1",
             # short, so the slow-client tests finish quickly
             "SUARA_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),

@@ -13,6 +13,7 @@ endpoint is fuzzed without being listed here.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import urllib.parse
@@ -71,9 +72,30 @@ def http_routes() -> list[Route]:
     return sorted(set(routes), key=lambda r: (r.service, r.url, r.method))
 
 
-def _open311_xml(what: str, content_type: str) -> bool:
-    """Open311's .xml endpoints answer XML (errors too), as GeoReport v2 says."""
-    return content_type.startswith("text/xml") and "/open311/v2/" in what and ".xml" in what
+_PAGES = re.compile(r"^\S+ intake(/|/lapor|/track\S*|/static/\S*|/media/\S*|/webhooks/\S*)( |$)")
+
+
+_RAW_PAGES = re.compile(r"^b'[A-Z]+ (/|/lapor|/track|/static/|/media/|/webhooks/)[^ ]* HTTP")
+
+
+def _not_json_by_design(what: str, content_type: str) -> bool:
+    """Answers that are not JSON by design: Open311's .xml endpoints (errors too), as
+    GeoReport v2 says; the citizen's pages (HTML), their static files and photos; the
+    providers' webhooks (TwiML, the handshake's plain text)."""
+    if "/open311/v2/" in what and ".xml" in what:
+        return content_type.startswith("text/xml")
+    if _PAGES.match(what) or _RAW_PAGES.match(what):
+        return content_type.split(";")[0] in (
+            "text/html",
+            "text/plain",
+            "text/xml",
+            "text/css",
+            "text/javascript",
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+        )
+    return False
 
 
 @dataclass
@@ -100,7 +122,7 @@ class Tally:
         if (
             body
             and not content_type.startswith("application/json")
-            and not _open311_xml(what, content_type)
+            and not _not_json_by_design(what, content_type)
         ):
             self.not_json.append(f"{status} {content_type!r} {what[:200]}")
         if b"Traceback" in body or b'File "/' in body:

@@ -90,6 +90,16 @@ VALID = {
         "category": "flooding",
         "rated_at": "2026-12-02T03:00:00.000Z",
     },
+    ("intake", "feedback.status_requested"): lambda: {
+        "feedback_id": FID,
+        "question_id": "Q-0123456789",
+        "channel": "whatsapp",
+        "found": True,
+        "status": "in_progress",
+        "department_id": "bpbd",
+        "due_at": "2026-12-02T03:00:00.000Z",
+        "asked_at": "2026-12-02T03:00:01.000Z",
+    },
     ("intake", "feedback.overdue"): lambda: {
         "feedback_id": FID,
         "department_id": "bpbd",
@@ -153,7 +163,7 @@ def test_build_gives_every_event_its_own_id():
     ("key", "data", "field"),
     [
         (("intake", "feedback.received"), received_data(text=""), "text"),
-        (("intake", "feedback.received"), received_data(channel="fax"), "channel"),
+        (("intake", "feedback.received"), received_data(channel="Fax Machine!"), "channel"),
         (("intake", "feedback.received"), received_data(location={"lat": 123.0}), "location"),
         (("categorization", "feedback.categorized"), categorized_data(category="x"), "category"),
         (

@@ -135,6 +135,7 @@ def test_summary_adds_up_the_shards_with_overdue_and_satisfaction_from_counts():
         "by_category": {"flooding": 4},
         "by_status": {"received": 3},
         "by_priority": {},
+        "by_channel": {},
         "overdue": 2,
         "satisfaction": {"ratings": 3, "mean_score": 3.33, "by_score": {"1": 1, "4": 1, "5": 1}},
     }

@@ -1,0 +1,72 @@
+"""A stand-in for the providers' own APIs (the WhatsApp Graph API's media endpoints), a real
+HTTP server on loopback that records what it was asked, so that tests point Suara at it."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image
+
+GRAPH_PORT = 18099
+GRAPH_TOKEN = "graph-test-token"
+
+
+def jpeg_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x0110] = "WA Camera"
+    exif.get_ifd(0x8825)[1] = "S"
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (40, 120, 40)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+class Graph:
+    """GET /<media id> -> {"url": ...}; GET /files/<media id> -> the photo (bearer token)."""
+
+    def __init__(self, port: int = GRAPH_PORT):
+        self.requests: list[str] = []
+        self.photo = jpeg_with_gps()
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                graph.requests.append(self.path)
+                if self.headers.get("Authorization") != f"Bearer {GRAPH_TOKEN}":
+                    return self._send(401, b'{"error": "token"}', "application/json")
+                if self.path.startswith("/files/"):
+                    return self._send(200, graph.photo, "image/jpeg")
+                if self.path.startswith("/redirect"):
+                    self.send_response(302)
+                    self.send_header("Location", "http://169.254.169.254/latest/meta-data")
+                    self.end_headers()
+                    return None
+                media_id = self.path.strip("/")
+                url = f"http://127.0.0.1:{port}/files/{media_id}"
+                if media_id == "evil":
+                    url = "http://169.254.169.254/latest/meta-data"
+                body = json.dumps({"url": url, "mime_type": "image/jpeg", "id": media_id})
+                return self._send(200, body.encode(), "application/json")
+
+            def _send(self, status, body, kind):
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Graph:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
