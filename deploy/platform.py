@@ -28,9 +28,24 @@ SERVICES = ("intake", "categorization", "notification", "reporting")
 DEFAULT_PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
 
 
+MAIL_BRIDGE = "mailbridge"  # intake's SMTP door (services/intake/mailbridge.py)
+
+
 def port_of(service: str, env: dict | None = None) -> int:
     env = os.environ if env is None else env
+    if service == MAIL_BRIDGE:
+        return int(env.get("SUARA_INBOUND_SMTP_PORT", "2525"))
     return int(env.get(f"SUARA_{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+
+def smtp_answers(port: int, timeout: float = 2.0) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            return sock.recv(3) == b"220"
+    except OSError:
+        return False
 
 
 def healthy(port: int, timeout: float = 2.0) -> bool:
@@ -61,8 +76,13 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
+        command = (
+            ["-m", "services.intake.mailbridge"]
+            if self.service == MAIL_BRIDGE
+            else ["-m", "shared.runner", self.service]
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.runner", self.service],
+            [sys.executable, *command],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -81,7 +101,7 @@ class ServiceProcess:
                 raise RuntimeError(
                     f"{self.name} exited ({self.proc.returncode}); see {self.log_path}"
                 )
-            if healthy(self.port):
+            if (smtp_answers if self.service == MAIL_BRIDGE else healthy)(self.port):
                 return
             time.sleep(0.25)
         raise TimeoutError(f"{self.name} not healthy on port {self.port} after {timeout}s")
@@ -169,13 +189,21 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started_servers = args.with_servers and start_servers()
-    procs = [ServiceProcess(s).start() for s in (args.services or SERVICES)]
+    chosen = list(args.services or SERVICES)
+    if "intake" in chosen and os.environ.get("SUARA_MAIL_API_KEY") and port_of(MAIL_BRIDGE) > 0:
+        chosen.append(MAIL_BRIDGE)  # mail in: only with the key it hands mail to intake with
+    procs = [ServiceProcess(s).start() for s in chosen]
     try:
         for p in procs:
             p.wait_healthy()
         print("Suara is running:", flush=True)
         for p in procs:
-            print(f"  {p.service:<15} http://127.0.0.1:{p.port}   (log: {p.log_path})", flush=True)
+            where = (
+                f"smtp://127.0.0.1:{p.port}"
+                if p.service == MAIL_BRIDGE
+                else (f"http://127.0.0.1:{p.port}")
+            )
+            print(f"  {p.service:<15} {where}   (log: {p.log_path})", flush=True)
         print("Ctrl-C stops it.", flush=True)
         supervise(procs, lambda: stopping)
         return 0

@@ -136,6 +136,17 @@ SETTINGS = (
         "",
         "the auth token that signs SMS webhooks (X-Twilio-Signature); unset: no SMS",
     ),
+    Setting(
+        "SUARA_INBOUND_SMTP_PORT",
+        "2525",
+        "the mail bridge's SMTP port (python -m services.intake.mailbridge); 0: make run skips it",
+    ),
+    Setting(
+        "SUARA_MAIL_API_KEY",
+        "",
+        "the API key (one of SUARA_API_KEYS) the mail bridge hands mail to intake with",
+    ),
+    Setting("SUARA_INTAKE_URL", "http://127.0.0.1:$SUARA_INTAKE_PORT", "intake, for the bridge"),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
         "SUARA_MODEL_PATH",
@@ -301,6 +312,26 @@ def service_mongo(service: str, env: Mapping[str, str] | None = None) -> tuple[s
     prefix = f"SUARA_{service.upper()}_"
     uri = env.get(prefix + "MONGO_URI") or env.get("SUARA_MONGO_URI") or None
     return uri, env.get(prefix + "DB", service)
+
+
+def mail_bridge(env: Mapping[str, str] | None = None) -> dict:
+    """The mail bridge's settings (services/intake/mailbridge.py), checked."""
+    env = os.environ if env is None else env
+    port = _int(env, "SUARA_INBOUND_SMTP_PORT", 2525)
+    if not 0 <= port < 65536:
+        raise ConfigError(f"SUARA_INBOUND_SMTP_PORT must be a port, got {port}")
+    key = env.get("SUARA_MAIL_API_KEY", "")
+    if not key:
+        raise ConfigError("SUARA_MAIL_API_KEY is required: a key of SUARA_API_KEYS")
+    intake_port = _int(env, "SUARA_INTAKE_PORT", DEFAULT_PORTS["intake"])
+    return {
+        "port": port,
+        "host": env.get("SUARA_HTTP_HOST", "127.0.0.1"),
+        "api_key": key,
+        "intake_url": _url(
+            env.get("SUARA_INTAKE_URL") or f"http://127.0.0.1:{intake_port}", "SUARA_INTAKE_URL"
+        ),
+    }
 
 
 def outbox_sweep_s(env: Mapping[str, str] | None = None) -> int:

@@ -163,7 +163,8 @@ def sms_message(params: Mapping[str, str]) -> Inbound:
 def as_submission(message: Inbound) -> dict:
     """The feedback submission a message makes: its text, and the sender as the contact the
     reply goes to (never in an event)."""
-    contact = {"phone": message.sender, "name": message.name, "language": "id"}
+    address = "email" if message.channel == "email" else "phone"
+    contact = {address: message.sender, "name": message.name, "language": "id"}
     return {
         "text": message.text.strip() or "(foto tanpa keterangan)",
         "contact": {k: v for k, v in contact.items() if v},

@@ -390,13 +390,15 @@ def submit_open311(db: Database, publish: Callable[[dict], None], submission: di
     return result.record
 
 
-def open311_requests(db: Database, query: open311.Query, now: datetime | None = None) -> list:
+def open311_requests(
+    db: Database, query: open311.Query, now: datetime | None = None, base_url: str = ""
+) -> list:
     """``GET requests``: the asked-for ids, or the requests submitted in the window (newest
     first, by the day index: the days asked for, never the whole collection), filtered, one
     page."""
     if query.ids:
         found = (store.get(db, i) for i in dict.fromkeys(query.ids))
-        views = [open311.request_view(r, TAXONOMY, query.extensions) for r in found if r]
+        views = [open311.request_view(r, TAXONOMY, query.extensions, base_url) for r in found if r]
         return views
     start, end = query.window(now or datetime.now(UTC))
     skip, views = (query.page - 1) * query.page_size, []
@@ -404,7 +406,7 @@ def open311_requests(db: Database, query: open311.Query, now: datetime | None = 
         records = (store.get(db, i) for i in dict.fromkeys(store.day_ids(db, "requests", day)))
         in_window = [r for r in records if r and start <= _utc(r["created_at"]) <= end]
         for record in sorted(in_window, key=lambda r: (r["created_at"], r["_id"]), reverse=True):
-            view = open311.request_view(record, TAXONOMY, query.extensions)
+            view = open311.request_view(record, TAXONOMY, query.extensions, base_url)
             if not query.matches(view):
                 continue
             if skip:

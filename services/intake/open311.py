@@ -382,8 +382,12 @@ def _int(args, name, default, low, high, problems) -> int:
     return int(raw)
 
 
-def request_view(record: dict, taxonomy: Taxonomy, extensions: bool = False) -> dict:
-    """A case as a service request: public fields only (see the module's docstring)."""
+def request_view(
+    record: dict, taxonomy: Taxonomy, extensions: bool = False, base_url: str = ""
+) -> dict:
+    """A case as a service request: public fields only (see the module's docstring).
+    ``media_url``: the case's first photo at ``base_url`` (served to the holder of the
+    citizen token and to staff only)."""
     category = (
         record.get("category") or record.get("requested_category") or record.get("category_hint")
     )
@@ -408,7 +412,7 @@ def request_view(record: dict, taxonomy: Taxonomy, extensions: bool = False) -> 
         "zipcode": None,
         "lat": _rounded(location.get("lat")),
         "long": _rounded(location.get("lon")),
-        "media_url": None,
+        "media_url": f"{base_url}/media/{record['media'][0]}" if record.get("media") else None,
     }
     if extensions:
         view["extended_status"] = record["status"]  # Suara's own state

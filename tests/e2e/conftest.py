@@ -111,8 +111,10 @@ def docker_compose_file():
 
 
 @pytest.fixture
-def client(platform) -> SuaraClient:
-    return SuaraClient(platform)
+def client(platform):
+    client = SuaraClient(platform)
+    yield client
+    client.http.close()  # no keep-alive connection outlives its test (the connection cap)
 
 
 @pytest.fixture

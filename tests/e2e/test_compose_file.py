@@ -60,7 +60,16 @@ def host_ports(service: dict) -> list[str]:
 
 def test_compose_spec_without_version(compose):
     assert "version" not in compose
-    assert set(compose["services"]) == {"rabbitmq", "mongodb", *SERVICES}
+    assert set(compose["services"]) == {"rabbitmq", "mongodb", *SERVICES, "intake-mail"}
+
+
+def test_the_mail_bridge_runs_from_the_same_image_and_reaches_intake(compose):
+    bridge = compose["services"]["intake-mail"]
+    assert bridge["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert bridge["entrypoint"] == ["python", "-m", "services.intake.mailbridge"]
+    assert bridge["environment"]["SUARA_INTAKE_URL"] == "http://intake:8001"
+    assert "SUARA_AMQP_URI" not in bridge["environment"]  # no broker, no database: least privilege
+    assert bridge["depends_on"]["intake"]["condition"] == "service_healthy"
 
 
 def test_images_of_the_servers(compose):

@@ -100,13 +100,21 @@ class Browser:
         Select(self.find(css)).select_by_visible_text(text)
 
     def submit(self, css: str = 'form[method="post"] button[type="submit"]') -> None:
-        """Click and wait for the next page (the old one goes stale)."""
-        from selenium.webdriver.support import expected_conditions
+        """Click and wait for the next page (the old one's nodes are gone)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self.find("html")
         self.find(css).click()
-        WebDriverWait(self.driver, WAIT_S).until(expected_conditions.staleness_of(old))
+
+        def gone(driver) -> bool:
+            try:
+                old.is_enabled()
+            except WebDriverException:  # stale, or "does not belong to the document"
+                return driver.execute_script("return document.readyState") == "complete"
+            return False
+
+        WebDriverWait(self.driver, WAIT_S, ignored_exceptions=(WebDriverException,)).until(gone)
 
     def lang(self) -> str:
         return self.find("html").get_attribute("lang")
@@ -297,7 +305,11 @@ def test_forms_need_their_csrf_token_scripts_fill_the_honeypot_and_addresses_are
     assert no_cookie.status_code == 403
     assert "kedaluwarsa" in no_cookie.text
 
-    session = requests.Session()
+    with requests.Session() as session:
+        csrf_and_limits(client, session, url)
+
+
+def csrf_and_limits(client, session, url):
     form = session.get(client.url("intake", "/"), timeout=10)
     assert form.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert form.headers["X-Frame-Options"] == "DENY"
@@ -325,7 +337,11 @@ def test_forms_need_their_csrf_token_scripts_fill_the_honeypot_and_addresses_are
 
 
 def test_the_same_form_sent_twice_is_one_report(client):
-    session = requests.Session()
+    with requests.Session() as session:
+        sent_twice(client, session)
+
+
+def sent_twice(client, session):
     form = session.get(client.url("intake", "/"), timeout=10)
     token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
     body = {"text": "Sampah menumpuk di TPS Klego, bau sekali", "csrf": token}

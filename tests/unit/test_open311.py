@@ -155,3 +155,11 @@ def test_xml_has_the_specs_element_names_and_escapes_text():
     assert service.find("group").text is None
     errors = ET.fromstring(open311.to_xml("errors", open311.Open311Error(404, "x").body()))
     assert errors.find("error/code").text == "404"
+
+
+def test_media_url_points_at_the_cases_first_photo():
+    view = open311.request_view(
+        record(status="received", media=["M-abc", "M-def"]), TAXONOMY, base_url="https://x.id"
+    )
+    assert view["media_url"] == "https://x.id/media/M-abc"
+    assert schemas.errors("request.json", view) == []
