@@ -37,7 +37,11 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
     if data.get("imported"):  # history loaded by `suara import`: nobody is told
         return []
     if event.type == "feedback.received":
-        return [_delivery(fid, "received", "citizen", "citizen", event, now)]
+        # the tracking id at once, on the channel the citizen used (its address: intake's
+        # GET /api/v1/replies/{feedback_id})
+        return [
+            _delivery(fid, "received", "citizen", "citizen", event, now, channel=data["channel"])
+        ]
     if event.type == "feedback.categorized":
         rev = data.get("revision", 1)
         return [

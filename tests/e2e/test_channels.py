@@ -112,7 +112,10 @@ def test_a_whatsapp_text_is_one_feedback_however_often_it_is_delivered(client):
         client.url("intake", f"/api/v1/replies/{feedback_id}"), headers=ADMIN, timeout=10
     )
     assert reply.json()["channel"] == "whatsapp" and reply.json()["address"] == "6281211112222"
-    assert any(d["kind"] == "received" for d in client.deliveries(feedback_id))
+    received = wait_for(
+        lambda: [d for d in client.deliveries(feedback_id) if d["kind"] == "received"], timeout=20
+    )
+    assert received[0]["channel"] == "whatsapp"  # the reply goes back on WhatsApp
 
 
 def test_status_questions_are_answered_not_filed(client):

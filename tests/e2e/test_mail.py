@@ -101,6 +101,14 @@ def test_a_mail_is_one_feedback_with_its_photo_however_often_it_is_forwarded(cli
     wait_for(lambda: client.summary()["by_channel"].get("email", 0) >= 1, timeout=20)
 
 
+def test_only_the_bridge_hands_mail_to_intake(client):
+    raw = mail("Jalan rusak", "Lubang besar").as_bytes()
+    url = client.url("intake", "/webhooks/email")
+    assert client.http.post(url, data=raw, timeout=10).status_code == 401
+    wrong = client.http.post(url, data=raw, headers={"X-API-Key": "nope"}, timeout=10)
+    assert wrong.status_code == 401
+
+
 def test_auto_replies_are_not_reports_and_status_questions_are_answered(client, bridge):
     before = client.summary()["total"]
     away = mail(

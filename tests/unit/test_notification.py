@@ -30,6 +30,7 @@ ALLOWED_KEYS = {
     "priority",
     "reasons",
     "case_status",
+    "channel",
     "note",
     "sequence",
     "from_department_id",
@@ -83,10 +84,11 @@ def urgent() -> events.Event:
     return event("categorization", "feedback.urgent", data)
 
 
-def test_received_tells_the_citizen():
+def test_received_tells_the_citizen_on_their_channel():
     ev = received()
     [delivery] = deliveries.plan(ev, now=NOW)
     assert delivery == {
+        "channel": "http",
         "_id": f"{FID}:received:citizen",
         "feedback_id": FID,
         "kind": "received",
