@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs (when missing) and starts, on 127.0.0.1 only, the two servers Suara needs
-# when no Docker engine runs: RabbitMQ (Debian's rabbitmq-server) and FerretDB v1.24.2
-# (the MongoDB-compatible stand-in, SQLite backend). Idempotent: a second `start` finds
-# the running servers and returns at once.
+# Installs (when missing) and starts, on 127.0.0.1 only, the servers Suara needs when no
+# Docker engine runs: RabbitMQ (Debian's rabbitmq-server), FerretDB v1.24.2 (the
+# MongoDB-compatible stand-in, SQLite backend) and Mailpit v1.33.1 (the SMTP server with a
+# web inbox that shows every mail Suara sends: SMTP 1025, inbox http://127.0.0.1:8025).
+# Idempotent: a second `start` finds the running servers and returns at once.
 #
 #   deploy/local-servers.sh start|stop|status|install
 #
@@ -19,6 +20,11 @@ FERRETDB_PATCH_HASH="$(cat "${FERRETDB_PATCHES[@]}" | sha256sum | cut -c1-10)"
 # built once per checkout, whatever SUARA_VAR a second instance uses
 BIN_DIR="$ROOT/var/bin"
 FERRETDB_BIN="${SUARA_FERRETDB_BIN:-$BIN_DIR/ferretdb-$FERRETDB_VERSION-$FERRETDB_PATCH_HASH}"
+MAILPIT_VERSION="v1.33.1"
+MAILPIT_BIN="${SUARA_MAILPIT_BIN:-$BIN_DIR/mailpit-$MAILPIT_VERSION}"
+SMTP_PORT="${SUARA_SMTP_PORT:-1025}"
+MAILPIT_UI_PORT="${SUARA_MAILPIT_UI_PORT:-8025}"
+MAILPIT_DIR="$VAR/mailpit"
 MONGO_PORT="${SUARA_MONGO_PORT:-27017}"
 AMQP_PORT="${SUARA_AMQP_PORT:-5672}"
 RABBIT_DIR="$VAR/rabbitmq"
@@ -103,6 +109,18 @@ install_ferretdb() {
 }
 
 # ---------------------------------------------------------------- start
+install_mailpit() {
+    [ -x "$MAILPIT_BIN" ] && return 0
+    command -v go >/dev/null \
+        || die "Mailpit is missing and Go is not installed. Fix: install Go, or put a mailpit $MAILPIT_VERSION binary at $MAILPIT_BIN (SUARA_MAILPIT_BIN)."
+    say "Mailpit $MAILPIT_VERSION is missing: building it with Go"
+    mkdir -p "$BIN_DIR"
+    GOBIN="$VAR/build/mailpit-bin" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" \
+        || die "'go install github.com/axllent/mailpit@$MAILPIT_VERSION' failed (see above)"
+    mv "$VAR/build/mailpit-bin/mailpit" "$MAILPIT_BIN"
+    rm -rf "$VAR/build/mailpit-bin"
+}
+
 rabbit_env() {
     # a second instance on another port (e.g. an isolated CI run) needs a node name of its own
     if [ "$AMQP_PORT" = 5672 ]; then
@@ -176,6 +194,25 @@ start_ferretdb() {
     say "FerretDB is up"
 }
 
+start_mailpit() {
+    if port_open "$SMTP_PORT"; then
+        say "an SMTP server already answers on 127.0.0.1:$SMTP_PORT"
+        return 0
+    fi
+    mkdir -p "$MAILPIT_DIR" "$VAR/log"
+    say "starting Mailpit: SMTP on 127.0.0.1:$SMTP_PORT, inbox http://127.0.0.1:$MAILPIT_UI_PORT"
+    setsid "$MAILPIT_BIN" \
+        --smtp "127.0.0.1:$SMTP_PORT" --listen "127.0.0.1:$MAILPIT_UI_PORT" \
+        --database "$MAILPIT_DIR/mailpit.db" --max 5000 \
+        --smtp-auth-accept-any --smtp-auth-allow-insecure \
+        --disable-version-check \
+        >>"$VAR/log/mailpit.log" 2>&1 </dev/null &
+    echo $! >"$MAILPIT_DIR/mailpit.pid"
+    wait_port Mailpit "$SMTP_PORT" "$MAILPIT_DIR/mailpit.pid" 30
+    wait_port "Mailpit's inbox" "$MAILPIT_UI_PORT" "$MAILPIT_DIR/mailpit.pid" 30
+    say "Mailpit is up"
+}
+
 # ---------------------------------------------------------------- stop
 stop_rabbitmq() {
     rabbit_env
@@ -204,15 +241,30 @@ stop_ferretdb() {
     fi
 }
 
+stop_mailpit() {
+    local pidfile="$MAILPIT_DIR/mailpit.pid"
+    if [ -f "$pidfile" ]; then
+        say "stopping Mailpit"
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+        local deadline=$((SECONDS + 10))
+        while kill -0 "$(cat "$pidfile")" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+        rm -f "$pidfile"
+    fi
+}
+
 status() {
     port_open "$AMQP_PORT" && say "RabbitMQ: up on 127.0.0.1:$AMQP_PORT" || say "RabbitMQ: down"
     port_open "$MONGO_PORT" && say "FerretDB: up on 127.0.0.1:$MONGO_PORT" || say "FerretDB: down"
+    port_open "$SMTP_PORT" && say "Mailpit: up on 127.0.0.1:$SMTP_PORT (inbox :$MAILPIT_UI_PORT)" \
+        || say "Mailpit: down"
 }
 
 case "${1:-start}" in
-    install) install_rabbitmq; install_ferretdb ;;
-    start) install_rabbitmq; install_ferretdb; start_rabbitmq; start_ferretdb ;;
-    stop) stop_ferretdb; stop_rabbitmq ;;
+    install) install_rabbitmq; install_ferretdb; install_mailpit ;;
+    start)
+        install_rabbitmq; install_ferretdb; install_mailpit
+        start_rabbitmq; start_ferretdb; start_mailpit ;;
+    stop) stop_mailpit; stop_ferretdb; stop_rabbitmq ;;
     restart-rabbitmq) stop_rabbitmq; start_rabbitmq ;;
     restart-ferretdb) stop_ferretdb; start_ferretdb ;;
     status) status ;;

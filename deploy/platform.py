@@ -126,9 +126,10 @@ SERVERS_SCRIPT = ROOT / "deploy" / "local-servers.sh"
 
 
 def start_servers() -> bool:
-    """Start the local servers unless both already run; True when this call started them."""
+    """Start the local servers unless all three already run; True when this call started
+    them."""
     status = subprocess.run([str(SERVERS_SCRIPT), "status"], capture_output=True, text=True)
-    if status.stderr.count(": up") == 2:
+    if status.stderr.count(": up") == 3:
         return False
     subprocess.run([str(SERVERS_SCRIPT), "start"], check=True)
     return True

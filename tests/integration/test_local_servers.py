@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-SERVER_PROCESSES = ("beam.smp", "epmd", "ferretdb")
+SERVER_PROCESSES = ("beam.smp", "epmd", "ferretdb", "mailpit")
 LOOPBACK = ("127.0.0.1", "[::1]", "::1")
 
 
@@ -30,5 +30,6 @@ def test_local_servers_listen_on_loopback_only(amqp_uri, mongo_client):
     ]
     assert any("beam.smp" in p for _, p in ours), f"RabbitMQ not among the listeners: {ours}"
     assert any("ferretdb" in p for _, p in ours), f"FerretDB not among the listeners: {ours}"
+    assert any("mailpit" in p for _, p in ours), f"Mailpit not among the listeners: {ours}"
     exposed = [(a, p) for a, p in ours if a.rsplit(":", 1)[0] not in LOOPBACK]
     assert exposed == [], f"listening beyond loopback: {exposed}"
