@@ -147,6 +147,22 @@ SETTINGS = (
         "the API key (one of SUARA_API_KEYS) the mail bridge hands mail to intake with",
     ),
     Setting("SUARA_INTAKE_URL", "http://127.0.0.1:$SUARA_INTAKE_PORT", "intake, for the bridge"),
+    Setting("SUARA_SMTP_HOST", "127.0.0.1", "the SMTP server notification sends mail through"),
+    Setting("SUARA_SMTP_PORT", "1025", "its port (Mailpit's locally)"),
+    Setting("SUARA_SMTP_USER", "", "SMTP login, when the relay wants one"),
+    Setting("SUARA_SMTP_PASSWORD", "", "SMTP password"),
+    Setting("SUARA_SMTP_STARTTLS", "false", "true: STARTTLS before login and sending"),
+    Setting(
+        "SUARA_MAIL_FROM",
+        "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
+        "the sender of notification's mail",
+    ),
+    Setting(
+        "SUARA_NOTIFICATION_API_KEY",
+        "",
+        "the API key (one of intake's SUARA_API_KEYS) notification reads reply addresses with; "
+        "unset: nothing is sent, deliveries are only recorded",
+    ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
         "SUARA_MODEL_PATH",
@@ -248,6 +264,13 @@ def parse_secret_keys(raw: str) -> tuple[str, ...]:
     if any(len(k) < 32 for k in keys):
         raise ConfigError("SUARA_SECRET_KEYS: each secret needs at least 32 characters")
     return keys
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
 
 
 def _days(env: Mapping[str, str], name: str, default: float) -> float:
@@ -397,5 +420,20 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             if h.strip()
         ),
         "TWILIO_AUTH_TOKEN": env.get("SUARA_TWILIO_AUTH_TOKEN", ""),
+        "SMTP": {
+            "host": env.get("SUARA_SMTP_HOST") or "127.0.0.1",
+            "port": _positive(env, "SUARA_SMTP_PORT", 1025),
+            "user": env.get("SUARA_SMTP_USER", ""),
+            "password": env.get("SUARA_SMTP_PASSWORD", ""),
+            "starttls": _bool(env, "SUARA_SMTP_STARTTLS"),
+            "sender": env.get("SUARA_MAIL_FROM")
+            or "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
+        },
+        "NOTIFICATION_API_KEY": env.get("SUARA_NOTIFICATION_API_KEY", ""),
+        "INTAKE_URL": _url(
+            env.get("SUARA_INTAKE_URL")
+            or f"http://127.0.0.1:{_int(env, 'SUARA_INTAKE_PORT', DEFAULT_PORTS['intake'])}",
+            "SUARA_INTAKE_URL",
+        ),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
     }

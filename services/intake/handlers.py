@@ -487,9 +487,11 @@ def receive_message(
     return "report", result.record
 
 
-def reply_address(db: Database, reply_id: str) -> dict | None:
+def reply_address(
+    db: Database, reply_id: str, keys: tuple[str, ...] = (), public_url: str = ""
+) -> dict | None:
     """Where a reply goes (for notification, with its API key): a case's own channel and
-    contact, or a status question's sender."""
+    contact, and its tracking link (with the citizen token); or a status question's sender."""
     if reply_id.startswith("Q-"):
         question = store.question(db, reply_id)
         return None if question is None else question["reply_to"]
@@ -505,4 +507,5 @@ def reply_address(db: Database, reply_id: str) -> dict | None:
         "phone": contact.get("phone"),
         "name": contact.get("name"),
         "language": contact.get("language") or "id",
+        "track_url": f"{public_url}/track/{reply_id}?token={citizen_token(db, keys, reply_id)}",
     }

@@ -441,7 +441,9 @@ class IntakeService:
     @api
     def reply_address(self, request, reply_id):
         api_client(request, self.config["API_KEYS"])  # notification's (an admin) key
-        found = handlers.reply_address(self.db, reply_id[:64])
+        found = handlers.reply_address(
+            self.db, reply_id[:64], self.config["SECRET_KEYS"], self.config["PUBLIC_URL"]
+        )
         if found is None:
             raise HttpError(404, "not_found", "no case or question with this id")
         return json_response(200, found, {"Cache-Control": "no-store"})

@@ -6,7 +6,7 @@ import re
 
 from nameko.dependency_providers import Config
 
-from services.notification import deliveries, store
+from services.notification import handlers, store
 from shared.http import HttpError, api, api_client, health, json_response
 from shared.messaging import event_handler
 from shared.mongo import MongoDatabase
@@ -23,35 +23,35 @@ class NotificationService:
 
     @event_handler("intake", "feedback.received")
     def on_feedback_received(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("categorization", "feedback.categorized")
     def on_feedback_categorized(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("categorization", "feedback.urgent")
     def on_feedback_urgent(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("intake", "feedback.status_changed")
     def on_status_changed(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("intake", "feedback.reassigned")
     def on_reassigned(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("intake", "feedback.overdue")
     def on_overdue(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("intake", "feedback.rated")
     def on_rated(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @event_handler("intake", "feedback.status_requested")
     def on_status_requested(self, event):
-        store.record(self.db, deliveries.plan(event))
+        handlers.on_event(self.db, self.config, event)
 
     @http("GET", "/api/v1/deliveries")
     @api

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -46,3 +49,35 @@ def for_feedback(db: Database, feedback_id: str) -> list[dict]:
     index = db.by_feedback.find_one({"_id": feedback_id}) or {}
     found = (db.deliveries.find_one({"_id": i}) for i in index.get("ids", []))
     return sorted((d for d in found if d is not None), key=lambda d: (d["created_at"], d["_id"]))
+
+
+SENDING_LEASE_S = 120  # a delivery claimed this long ago by a process that died is claimed again
+
+
+def claim(db: Database, delivery_id: str, now: datetime) -> dict | None:
+    """Take a recorded delivery to send it (one process at a time); None when it is sent
+    already, or being sent elsewhere."""
+    stale = now - timedelta(seconds=SENDING_LEASE_S)
+    return db.deliveries.find_one_and_update(
+        {
+            "_id": delivery_id,
+            "$or": [{"status": "recorded"}, {"status": "sending", "claimed_at": {"$lt": stale}}],
+        },
+        {"$set": {"status": "sending", "claimed_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def settle(db: Database, delivery_id: str, status: str, now: datetime, **fields) -> None:
+    """Record how a claimed delivery ended: sent, or left (no address on this channel)."""
+    db.deliveries.update_one(
+        {"_id": delivery_id, "status": "sending"},
+        {"$set": {"status": status, "settled_at": now, **fields}},
+    )
+
+
+def release(db: Database, delivery_id: str) -> None:
+    """Give a claimed delivery back (the relay failed): the retried event claims it again."""
+    db.deliveries.update_one(
+        {"_id": delivery_id, "status": "sending"}, {"$set": {"status": "recorded"}}
+    )

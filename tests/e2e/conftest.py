@@ -89,6 +89,10 @@ def platform(request, run_id, tmp_path_factory):
             "SUARA_WHATSAPP_GRAPH_URL": f"http://127.0.0.1:{GRAPH_PORT}",
             "SUARA_WHATSAPP_MEDIA_HOSTS": f"127.0.0.1:{GRAPH_PORT}",
             "SUARA_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            # notification mails citizens through Mailpit (deploy/local-servers.sh, :1025),
+            # reading their addresses from intake with this key
+            "SUARA_NOTIFICATION_API_KEY": API_KEY,
+            "SUARA_INTAKE_URL": f"http://127.0.0.1:{E2E_PORTS['intake']}",
             "SUARA_OUTBOX_SWEEP_S": "1",
             # short, so the slow-client tests finish quickly
             "SUARA_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
