@@ -63,11 +63,28 @@ def submit_web(
 ) -> feedback.Submitted:
     """A report from the web form (channel ``web``), with its photos (already cleaned). The
     form's CSRF token keys it: a double click, or the browser sending it again, stores one."""
-    now = datetime.now(UTC)
     fingerprint = feedback.fingerprint(
         {**submission, "photos": [p.data.hex()[:64] for p in photos]}
     )
-    feedback_id = feedback.keyed_id("web", form_key)
+    result = _submit_with_photos(db, publish, submission, photos, "web", form_key, fingerprint)
+    if not result.created and result.record.get("request_fingerprint") != fingerprint:
+        raise IdempotencyConflict(form_key)
+    return result
+
+
+def _submit_with_photos(
+    db: Database,
+    publish: Callable[[dict], None],
+    submission: dict,
+    photos: list,
+    channel: str,
+    key: str,
+    fingerprint: str | None,
+) -> feedback.Submitted:
+    """Store a keyed submission of ``channel`` once, its photos first (under ids derived from
+    the case's, so a repeat stores none twice), and announce it."""
+    now = datetime.now(UTC)
+    feedback_id = feedback.keyed_id(channel, key)
     media = [feedback.media_id(feedback_id, n) for n in range(len(photos))]
     for media_id, photo in zip(media, photos, strict=True):
         store.save_photo(db, media_id, feedback_id, photo, now)
@@ -75,8 +92,8 @@ def submit_web(
     def record(new_id: str | None = None) -> dict:
         return feedback.new_record(
             {**submission, "media": media},
-            channel="web",
-            idempotency_key=f"web:{form_key}",
+            channel=channel,
+            idempotency_key=f"{channel}:{key}",
             request_fingerprint=fingerprint,
             feedback_id=new_id or feedback_id,
         )
@@ -86,8 +103,6 @@ def submit_web(
         if result.record["_id"] != feedback_id:  # stored under another id (a collision)
             store.move_photos(db, media, result.record["_id"])
         outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
-    elif result.record.get("request_fingerprint") != fingerprint:
-        raise IdempotencyConflict(form_key)
     return result
 
 
@@ -465,25 +480,9 @@ def receive_message(
             outbox.relay_or_defer(db.replies, stored["_id"], publish, stored["outbox"])
         return "question", stored
     submission = channels.as_submission(message)
-    feedback_id = feedback.keyed_id(message.channel, message.message_id)
-    media = [feedback.media_id(feedback_id, n) for n in range(len(photos))]
-    for media_id, photo in zip(media, photos, strict=True):
-        store.save_photo(db, media_id, feedback_id, photo, now)
-
-    def record(new_id: str | None = None) -> dict:
-        return feedback.new_record(
-            {**submission, "media": media},
-            channel=message.channel,
-            idempotency_key=key,
-            request_fingerprint=None,
-            feedback_id=new_id or feedback_id,
-        )
-
-    result = _insert(db, record)
-    if result.created:
-        if result.record["_id"] != feedback_id:
-            store.move_photos(db, media, result.record["_id"])
-        outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
+    result = _submit_with_photos(
+        db, publish, submission, photos, message.channel, message.message_id, None
+    )
     return "report", result.record
 
 

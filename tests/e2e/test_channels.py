@@ -15,36 +15,16 @@ from PIL import Image
 from services.intake.channels import twilio_signature
 from tests.e2e.conftest import TWILIO_AUTH_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN
 from tests.helpers import wait_for
+from tests.support import payloads
 from tests.support.client import API_KEY
 
 ADMIN = {"X-API-Key": API_KEY}
 
 
 def whatsapp_body(message: dict, name: str = "Budi Santoso") -> bytes:
-    return json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "102290129340398",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "6285700000000",
-                                    "phone_number_id": "106540352242922",
-                                },
-                                "contacts": [{"profile": {"name": name}, "wa_id": message["from"]}],
-                                "messages": [message],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    return payloads.whatsapp_body(
+        [message], [{"profile": {"name": name}, "wa_id": message["from"]}]
+    )
 
 
 def text_message(body: str, sender: str = "6281211112222") -> dict:

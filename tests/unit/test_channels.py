@@ -2,41 +2,18 @@
 
 import hashlib
 import hmac
-import json
 
 import pytest
 
 from services.intake import channels
+from tests.support.payloads import whatsapp_body
 
 SECRET = "app-secret"
 
 
 def whatsapp_payload(*messages, contacts=None) -> bytes:
-    return json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "102290129340398",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "6285700000000",
-                                    "phone_number_id": "106540352242922",
-                                },
-                                "contacts": contacts
-                                or [{"profile": {"name": "Budi"}, "wa_id": "6281211112222"}],
-                                "messages": list(messages),
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    contacts = contacts or [{"profile": {"name": "Budi"}, "wa_id": "6281211112222"}]
+    return whatsapp_body(list(messages), contacts)
 
 
 def text(body: str, message_id="wamid.HBgLNjI4MTIxMTExMjIyMhUCABIYFDNBMDI=") -> dict:
