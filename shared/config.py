@@ -163,6 +163,24 @@ SETTINGS = (
         "the API key (one of intake's SUARA_API_KEYS) notification reads reply addresses with; "
         "unset: nothing is sent, deliveries are only recorded",
     ),
+    Setting(
+        "SUARA_WEBHOOK_RETRY_SCHEDULE_S",
+        "5,300,1800,7200,18000,36000,36000",
+        "the waits (seconds) before each retry of a failed delivery (webhooks, mails); then "
+        "it is dead-lettered and notification.failed is published",
+    ),
+    Setting(
+        "SUARA_WEBHOOK_ALLOWED_HOSTS",
+        "",
+        "host:port targets webhooks may reach although they resolve to loopback, private or "
+        "link-local addresses (comma list); everything else internal is refused",
+    ),
+    Setting("SUARA_WEBHOOK_TIMEOUT_S", "10", "the time limit of one webhook attempt"),
+    Setting(
+        "SUARA_WEBHOOK_DISABLE_AFTER_S",
+        "432000",
+        "a webhook failing without a success this long (5 days) is switched off, its owner told",
+    ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
         "SUARA_MODEL_PATH",
@@ -256,6 +274,36 @@ def parse_rate(raw: str) -> tuple[int, float]:
     if not sep or limit < 1 or window <= 0:
         raise ConfigError(f"SUARA_FORM_RATE_LIMIT: expected count/seconds, e.g. 5/600, got {raw!r}")
     return limit, window
+
+
+# Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 hours)
+WEBHOOK_RETRY_SCHEDULE_S = "5,300,1800,7200,18000,36000,36000"
+
+
+def parse_schedule(raw: str) -> tuple[float, ...]:
+    """``SUARA_WEBHOOK_RETRY_SCHEDULE_S``: the waits before each retry, in seconds."""
+    try:
+        waits = tuple(float(p) for p in raw.split(",") if p.strip())
+    except ValueError:
+        raise ConfigError(
+            f"SUARA_WEBHOOK_RETRY_SCHEDULE_S must be a comma list of seconds, got {raw!r}"
+        ) from None
+    if not waits or any(w < 0 for w in waits):
+        raise ConfigError("SUARA_WEBHOOK_RETRY_SCHEDULE_S needs at least one wait, none negative")
+    return waits
+
+
+def parse_allowed_hosts(raw: str) -> frozenset[str]:
+    """``SUARA_WEBHOOK_ALLOWED_HOSTS``: ``host:port`` entries that may be inside the network."""
+    allowed = set()
+    for item in (p.strip().lower() for p in raw.split(",")):
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ConfigError(f"SUARA_WEBHOOK_ALLOWED_HOSTS: {item!r} is not host:port")
+        allowed.add(f"{host.strip('[]')}:{int(port)}")
+    return frozenset(allowed)
 
 
 def parse_secret_keys(raw: str) -> tuple[str, ...]:
@@ -430,6 +478,14 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             or "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
         },
         "NOTIFICATION_API_KEY": env.get("SUARA_NOTIFICATION_API_KEY", ""),
+        "WEBHOOK_RETRY_SCHEDULE": parse_schedule(
+            env.get("SUARA_WEBHOOK_RETRY_SCHEDULE_S") or WEBHOOK_RETRY_SCHEDULE_S
+        ),
+        "WEBHOOK_ALLOWED_HOSTS": parse_allowed_hosts(env.get("SUARA_WEBHOOK_ALLOWED_HOSTS", "")),
+        "WEBHOOK_TIMEOUT_S": float(_positive(env, "SUARA_WEBHOOK_TIMEOUT_S", 10)),
+        "WEBHOOK_DISABLE_AFTER_S": float(
+            _positive(env, "SUARA_WEBHOOK_DISABLE_AFTER_S", 5 * 24 * 3600)
+        ),
         "INTAKE_URL": _url(
             env.get("SUARA_INTAKE_URL")
             or f"http://127.0.0.1:{_int(env, 'SUARA_INTAKE_PORT', DEFAULT_PORTS['intake'])}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -167,6 +167,33 @@ class FeedbackStatusRequested(EventData):
     asked_at = fields.String(required=True)
 
 
+NOTIFICATION_CHANNELS = ("email", "whatsapp", "sms", "webhook")
+
+
+class NotificationSent(EventData):
+    """A message left Suara (no personal data: the recipient is an audience and a hash)."""
+
+    delivery_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    feedback_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    channel = fields.String(required=True, validate=validate.OneOf(NOTIFICATION_CHANNELS))
+    audience = fields.String(
+        required=True, validate=validate.OneOf(("citizen", "department", "integrator"))
+    )
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    recipient_hash = fields.String(allow_none=True, validate=validate.Length(max=64))
+    webhook_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    attempts = fields.Integer(required=True, validate=validate.Range(min=1))
+    sent_at = fields.String(required=True)
+
+
+class NotificationFailed(NotificationSent):
+    """A message could not be delivered, retries exhausted or refused for good."""
+
+    sent_at = fields.String(allow_none=True)
+    reason = fields.String(required=True, validate=validate.Length(max=1000))
+    failed_at = fields.String(required=True)
+
+
 @dataclass(frozen=True)
 class EventSpec:
     service: str  # the publisher
@@ -249,6 +276,22 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             "answer's address is GET /api/v1/replies/{question_id} on intake",
             ("notification",),
         ),
+        EventSpec(
+            "notification",
+            "notification.sent",
+            NotificationSent,
+            "a message reached a citizen, a department or an integrator's webhook (once per "
+            "delivery; the recipient only as a hash)",
+            ("reporting",),
+        ),
+        EventSpec(
+            "notification",
+            "notification.failed",
+            NotificationFailed,
+            "a message could not be delivered: its retries ran out (the webhook's job is in "
+            "suara.notification.deliveries.dead) or the provider refused it",
+            ("reporting",),
+        ),
     )
 }
 
@@ -323,6 +366,8 @@ class Event:
     time: str | None
     correlation_id: str | None
     data: dict
+    # the CloudEvent as it arrived (validated), for those who forward it (webhooks)
+    document: dict | None = field(default=None, compare=False, repr=False)
 
 
 def decode(body: bytes | str, expected: EventSpec | None = None) -> Event:
@@ -351,4 +396,5 @@ def decode(body: bytes | str, expected: EventSpec | None = None) -> Event:
         time=doc.get("time"),
         correlation_id=doc.get("correlationid"),
         data=data,
+        document=doc,
     )

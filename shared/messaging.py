@@ -303,6 +303,51 @@ def command_handler(routing_key: str, decode: Callable[[bytes], Any], **kwargs):
     )
 
 
+def job_handler(queue: str, decode: Callable[[bytes], Any], **kwargs):
+    """Consume one of the service's own work queues (shared/topology.py WORK_QUEUES)."""
+    if queue not in topology.WORK_QUEUES:
+        raise RuntimeError(f"{queue} is not a work queue in shared/topology.py")
+    return MessageHandler.decorator(queue_name=lambda service: queue, decode=decode, **kwargs)
+
+
+class JobPublisher(DependencyProvider):
+    """Puts jobs on the service's own work queues: now, or after a wait (its wait queues), or
+    in its dead-letter queue with a reason; persistent, confirmed, mandatory. The dependency
+    is this object: ``send(queue, body, wait_s=0)``, ``dead_letter(queue, body, reason)``."""
+
+    def setup(self):
+        amqp_uri = self.container.config["AMQP_URI"]
+        topology.declare(amqp_uri)
+        self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer=None)
+
+    def send(self, queue: str, body: bytes, wait_s: float = 0.0) -> None:
+        tier = topology.wait_tier(wait_s)
+        self.publisher.publish(
+            body,
+            exchange="",
+            routing_key=queue if tier is None else topology.wait_queue_name(queue, tier),
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+
+    def dead_letter(self, queue: str, body: bytes, reason: str) -> None:
+        self.publisher.publish(
+            body,
+            exchange="",
+            routing_key=topology.dead_queue_name(queue),
+            headers={
+                REASON_HEADER: reason[:1000],
+                "x-suara-queue": queue,
+                "x-suara-dead-at": events.now_iso(),
+            },
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
 class EventPublisher(DependencyProvider):
     """Publishes outbox entries: persistent, confirmed, mandatory (unroutable raises)."""
 

@@ -22,6 +22,26 @@ COMMAND_EXCHANGE = "suara.intake"
 # routing key -> the service that executes the command
 COMMANDS = {"feedback.submit": "intake"}
 
+# A service's own work queues, fed through the default exchange: notification's delivery jobs
+# (a webhook attempt, a message held for quiet hours, a retry). A job that must wait goes to
+# the longest wait queue not longer than its wait; each wait queue holds messages for a fixed
+# time (x-message-ttl), then dead-letters them back into the work queue, so one long wait never
+# holds up a short one (RabbitMQ expires messages only at a queue's head).
+WORK_QUEUES = {"suara.notification.deliveries": "notification"}
+WAIT_TIERS_S = (1, 5, 30, 300, 1800, 7200)
+
+
+def wait_queue_name(queue: str, seconds: int) -> str:
+    return f"{queue}.wait.{seconds}s"
+
+
+def wait_tier(seconds: float) -> int | None:
+    """The wait queue for a job due in ``seconds``: the longest tier not longer than it (the
+    job comes back and waits again for the rest), or None when it is due now."""
+    if seconds < 0.5:
+        return None
+    return max((t for t in WAIT_TIERS_S if t <= seconds), default=WAIT_TIERS_S[0])
+
 
 def event_queue_name(consumer: str, event_type: str) -> str:
     return f"suara.{consumer}.{event_type}"
@@ -70,7 +90,24 @@ def consumer_queues() -> dict[str, Queue]:
         queues[name] = Queue(
             name, _exchange(COMMAND_EXCHANGE), routing_key=routing_key, durable=True
         )
+    for name in WORK_QUEUES:
+        queues[name] = Queue(name, durable=True)  # the default exchange only
     return queues
+
+
+def _waits(queue: str) -> list[Queue]:
+    return [
+        Queue(
+            wait_queue_name(queue, seconds),
+            durable=True,
+            queue_arguments={
+                "x-message-ttl": seconds * 1000,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": queue,
+            },
+        )
+        for seconds in WAIT_TIERS_S
+    ]
 
 
 def entities() -> list[Exchange | Queue]:
@@ -80,6 +117,8 @@ def entities() -> list[Exchange | Queue]:
     ]
     for queue in consumer_queues().values():
         declared.extend(_with_companions(queue))
+    for name in WORK_QUEUES:
+        declared.extend(_waits(name))
     return declared
 
 

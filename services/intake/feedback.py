@@ -518,6 +518,48 @@ def status_question(message, key: str, case: dict | None, now: datetime) -> dict
     }
 
 
+def case_reply(case: dict, track_url: str) -> dict:
+    """Where replies to a case go (for notification only: the contact is personal data): its
+    own channel and contact, its tracking link, and when the citizen last wrote to us on that
+    channel (the submission: WhatsApp answers freely only within 24 hours of it)."""
+    reply_to = case.get("reply_to") or {}
+    contact = case.get("contact") or {}
+    return {
+        "channel": reply_to.get("channel") or case["channel"],
+        "address": reply_to.get("address"),
+        "email": contact.get("email"),
+        "phone": contact.get("phone"),
+        "name": contact.get("name"),
+        "language": contact.get("language") or "id",
+        "track_url": track_url,
+        "last_inbound_at": _iso(case["created_at"]),
+    }
+
+
+def question_reply(question: dict) -> dict:
+    """Where the answer to a status question goes: its sender, who wrote when they asked."""
+    return {**question["reply_to"], "last_inbound_at": _iso(question["created_at"])}
+
+
+def reply_email(reply: dict) -> str | None:
+    """The e-mail address a reply may be mailed to: the contact's, or a mail's sender."""
+    if reply.get("email"):
+        return reply["email"]
+    return reply.get("address") if reply["channel"] == "email" else None
+
+
+def with_optout(reply: dict, unsubscribe_url: str | None, opted_out: bool) -> dict:
+    """The reply address with its unsubscribe link; an address that opted out is withheld
+    (whoever reads this at send time stops at once) and said to be."""
+    reply = {**reply, "unsubscribe_url": unsubscribe_url, "email_opted_out": opted_out}
+    if opted_out:
+        if "email" in reply:
+            reply["email"] = None
+        if reply["channel"] == "email":
+            reply["address"] = None
+    return reply
+
+
 class IdTaken(Exception):
     """The derived id belongs to another key (a 50-bit collision): store it under a new id."""
 

@@ -164,7 +164,8 @@ class NotYours(Exception):
 
 
 class WrongToken(Exception):
-    """The citizen token does not belong to this case."""
+    """The citizen token does not belong to this case (or the unsubscribe token to this
+    address)."""
 
 
 class ChangedMeanwhile(Exception):
@@ -490,21 +491,48 @@ def reply_address(
     db: Database, reply_id: str, keys: tuple[str, ...] = (), public_url: str = ""
 ) -> dict | None:
     """Where a reply goes (for notification, with its API key): a case's own channel and
-    contact, and its tracking link (with the citizen token); or a status question's sender."""
+    contact, and its tracking link (with the citizen token); or a status question's sender.
+    Both with the e-mail address's unsubscribe link; an address that opted out is withheld."""
+    signing = store.secret_keys(db, keys)
     if reply_id.startswith("Q-"):
         question = store.question(db, reply_id)
-        return None if question is None else question["reply_to"]
-    case = store.get_private(db, reply_id)
-    if case is None:
-        return None
-    reply_to = case.get("reply_to") or {}
-    contact = case.get("contact") or {}
-    return {
-        "channel": reply_to.get("channel") or case["channel"],
-        "address": reply_to.get("address"),
-        "email": contact.get("email"),
-        "phone": contact.get("phone"),
-        "name": contact.get("name"),
-        "language": contact.get("language") or "id",
-        "track_url": f"{public_url}/track/{reply_id}?token={citizen_token(db, keys, reply_id)}",
-    }
+        if question is None:
+            return None
+        reply = feedback.question_reply(question)
+    else:
+        case = store.get_private(db, reply_id)
+        if case is None:
+            return None
+        token = tokens.citizen_token(signing, reply_id)
+        reply = feedback.case_reply(case, f"{public_url}/track/{reply_id}?token={token}")
+    email = feedback.reply_email(reply)
+    if email is None:
+        return feedback.with_optout(reply, None, False)
+    hashed = tokens.address_hash(email)
+    link = f"{public_url}/unsubscribe/{hashed}?token={tokens.unsubscribe_token(signing, hashed)}"
+    return feedback.with_optout(reply, link, store.opted_out(db, hashed))
+
+
+def may_unsubscribe(
+    db: Database, configured: tuple[str, ...], address_hash: str, token: str
+) -> bool:
+    """Whether ``token`` is this address's unsubscribe token (the page's GET: nothing changes)."""
+    return tokens.verify_unsubscribe(store.secret_keys(db, configured), address_hash, token)
+
+
+def opted_out(db: Database, address_hash: str) -> bool:
+    return store.opted_out(db, address_hash)
+
+
+def unsubscribe(
+    db: Database,
+    configured: tuple[str, ...],
+    address_hash: str,
+    token: str,
+    now: datetime | None = None,
+) -> None:
+    """The address's holder wants no more mail: from the next reply address asked for on,
+    its e-mail is withheld. Idempotent. Raises WrongToken."""
+    if not may_unsubscribe(db, configured, address_hash, token):
+        raise WrongToken(address_hash)
+    store.record_optout(db, address_hash, now or datetime.now(UTC))

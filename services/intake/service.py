@@ -316,6 +316,16 @@ class IntakeService:
     def track_reopen(self, request, feedback_id):
         return self._site().track_reopen(request, feedback_id)
 
+    @http("GET", "/unsubscribe/<address_hash>")
+    @web.page_errors
+    def unsubscribe_page(self, request, address_hash):
+        return self._site().unsubscribe_page(request, address_hash)
+
+    @http("POST", "/unsubscribe/<address_hash>")
+    @web.page_errors
+    def unsubscribe(self, request, address_hash):
+        return self._site().unsubscribe(request, address_hash)
+
     @http("GET", "/static/<name>")
     @web.page_errors
     def static(self, request, name):

@@ -1,6 +1,7 @@
 """Intake's MongoDB collections: ``feedback`` (the cases, personal data included), ``worklist``
-(the cases still being worked: the work list and the deadlines) and ``settings`` (the token
-secret intake made for itself)."""
+(the cases still being worked: the work list and the deadlines), ``settings`` (the token
+secret intake made for itself) and ``optouts`` (the e-mail addresses, by their hash, that
+asked for no more mail)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import feedback, sla
-from shared import outbox
+from shared import chunks, outbox
 
 PRIVATE_FIELDS = {"contact": 0, "reply_to": 0, "outbox": 0}
 
@@ -133,41 +134,18 @@ def purge_worklist(db: Database, before: datetime) -> int:
 
 # ---------------------------------------------------------------- the day index
 # ``by_day`` lists, for each day (UTC), the cases submitted that day ("requests") and the cases
-# that moved that day ("updates"), in chunks of at most CHUNK ids, so that Open311's lists read
+# that moved that day ("updates"), in chunks (shared/chunks.py), so that Open311's lists read
 # the days they ask for by ``_id``, never the whole collection. An id is listed *before* the
 # write that makes it true (a crash leaves an id a reader skips, never a case it misses).
-CHUNK = 500
-_open_chunk: dict[tuple[str, str, str], int] = {}  # (database, kind, day) -> the chunk to try
-
-
-def _day_key(kind: str, day: str, chunk: int) -> str:
-    return f"{kind}:{day}:{chunk}"
 
 
 def index_day(db: Database, kind: str, when: datetime, feedback_id: str) -> None:
-    day = when.strftime("%Y-%m-%d")
-    cache_key = (db.name, kind, day)
-    chunk = _open_chunk.get(cache_key, 0)
-    while True:
-        try:
-            db.by_day.update_one(
-                {"_id": _day_key(kind, day, chunk), "n": {"$lt": CHUNK}},
-                {"$addToSet": {"ids": feedback_id}, "$inc": {"n": 1}},
-                upsert=True,
-            )
-            break
-        except DuplicateKeyError:  # this chunk is full: the next one
-            chunk += 1
-    _open_chunk[cache_key] = chunk
+    chunks.append(db.by_day, f"{kind}:{when.strftime('%Y-%m-%d')}", feedback_id)
 
 
 def day_ids(db: Database, kind: str, day: str) -> list[str]:
     """The ids listed under ``day`` (YYYY-MM-DD), in the order they were listed."""
-    ids, chunk = [], 0
-    while (doc := db.by_day.find_one({"_id": _day_key(kind, day, chunk)})) is not None:
-        ids.extend(doc.get("ids") or [])
-        chunk += 1
-    return ids
+    return chunks.read(db.by_day, f"{kind}:{day}")
 
 
 # ---------------------------------------------------------------- photos
@@ -204,9 +182,26 @@ def photo(db: Database, media_id: str) -> dict | None:
     return db.media.find_one({"_id": media_id})
 
 
+# ---------------------------------------------------------------- e-mail opt-outs
+# ``optouts``: ``{_id: the address's hash (tokens.address_hash), at}``, read by ``_id`` each
+# time a reply address is asked for, so an opt-out holds from the next mail on.
+
+
+def record_optout(db: Database, address_hash: str, at: datetime) -> None:
+    """Note that this address wants no more mail; a repeat keeps the first time."""
+    try:
+        db.optouts.insert_one({"_id": address_hash, "at": at})
+    except DuplicateKeyError:  # unsubscribed already (a second click, the one-click POST)
+        pass
+
+
+def opted_out(db: Database, address_hash: str) -> bool:
+    return db.optouts.find_one({"_id": address_hash}, {"_id": 1}) is not None
+
+
 def secret_keys(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:
-    """The secrets that sign citizen tokens: SUARA_SECRET_KEYS, or else the one intake made on
-    its first start (every replica reads the same one)."""
+    """The secrets that sign citizen and unsubscribe tokens: SUARA_SECRET_KEYS, or else the
+    one intake made on its first start (every replica reads the same one)."""
     if configured:
         return configured
     found = db.settings.find_one({"_id": "citizen-token-secret"})

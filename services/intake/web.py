@@ -271,6 +271,53 @@ class Site:
         done = "done_rating" if action == "rating" else "done_reopen"
         return self._track_page(request, 200, lang, record, token, notice=t(done))
 
+    # --- the e-mail opt-out (the link in each mail: /unsubscribe/<address hash>?token=)
+    def unsubscribe_page(self, request, address_hash: str):
+        """The confirm button only: mail scanners fetch links, so a GET changes nothing."""
+        lang = self._lang(request)
+        token = request.args.get("token") or ""
+        if not tokens.is_address_hash(address_hash):
+            return self._unsubscribe_refused(request, lang, 404)
+        if not handlers.may_unsubscribe(self.db, self.config["SECRET_KEYS"], address_hash, token):
+            return self._unsubscribe_refused(request, lang, 403)
+        done = handlers.opted_out(self.db, address_hash)
+        return self._unsubscribe_shown(request, lang, address_hash, token, done)
+
+    def unsubscribe(self, request, address_hash: str):
+        """The confirm button's POST, or a mail provider's RFC 8058 one-click POST (body
+        ``List-Unsubscribe=One-Click``, the token in the query). No CSRF token: the signed
+        token in the link authorizes it (another site cannot know it, and a provider's
+        one-click POST carries no cookie), and no per-address limit either: providers send
+        many citizens' one-click POSTs from few addresses, and a wrong token changes nothing."""
+        lang = self._lang(request)
+        token = request.form.get("token") or request.args.get("token") or ""
+        if not tokens.is_address_hash(address_hash):
+            return self._unsubscribe_refused(request, lang, 404)
+        try:
+            handlers.unsubscribe(self.db, self.config["SECRET_KEYS"], address_hash, token)
+        except handlers.WrongToken:
+            return self._unsubscribe_refused(request, lang, 403)
+        if request.form.get("List-Unsubscribe") == "One-Click":
+            return _plain(200, "Berhenti berlangganan. / Unsubscribed.")
+        return self._unsubscribe_shown(request, lang, address_hash, token, True)
+
+    def _unsubscribe_refused(self, request, lang: str, status: int):
+        """404: not an address's hash; 403: the token is not that address's."""
+        t = pages.translator(lang)
+        problem = "unsubscribe_unknown" if status == 404 else "unsubscribe_wrong"
+        return self._message(request, status, lang, t("error_title"), t(problem))
+
+    def _unsubscribe_shown(self, request, lang: str, address_hash: str, token: str, done: bool):
+        return self._page(
+            request,
+            200,
+            "unsubscribe.html",
+            lang,
+            address_hash=address_hash,
+            token=token,
+            done=done,
+        )
+
     def static(self, request, name):
         if name not in STATIC:
             return Response("not found", status=404, content_type="text/plain")

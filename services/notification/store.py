@@ -1,5 +1,8 @@
-"""Notification's MongoDB collections: ``deliveries`` (the delivery log) and
-``by_feedback`` (each feedback's delivery ids, so its log is read by ``_id`` alone)."""
+"""Notification's MongoDB collections: ``deliveries`` (the delivery log, each delivery's state
+and the events its outcome stages), ``by_feedback`` (each feedback's delivery ids, so its log
+is read by ``_id`` alone), ``webhooks`` (integrators' subscriptions), ``by_webhook`` (each
+subscription's delivery ids per day, in chunks) and ``cases`` (what webhook filters need to
+know of a case: its category and kecamatan)."""
 
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared import chunks, outbox, outbox_entries
+
 DUPLICATE_KEY = 11000
 
 
 def ensure_indexes(db: Database) -> None:
-    pass  # every read and write is by _id
+    outbox.ensure_indexes(db.deliveries)
+    db.webhooks.create_index([("owner", 1)])  # a few per integrator: listing theirs
 
 
 def _index(db: Database, deliveries: list[dict]) -> None:
@@ -30,11 +36,18 @@ def _index(db: Database, deliveries: list[dict]) -> None:
             db.by_feedback.update_one({"_id": feedback_id}, update)
 
 
+def _index_webhooks(db: Database, deliveries: list[dict]) -> None:
+    for d in deliveries:
+        if d.get("webhook_id"):
+            chunks.append(db.by_webhook, f"{d['webhook_id']}:{d['created_at']:%Y-%m-%d}", d["_id"])
+
+
 def record(db: Database, deliveries: list[dict]) -> int:
     """Insert deliveries not recorded yet; returns how many were new."""
     if not deliveries:
         return 0
     _index(db, deliveries)
+    _index_webhooks(db, deliveries)
     try:
         return len(db.deliveries.insert_many(deliveries, ordered=False).inserted_ids)
     except BulkWriteError as exc:
@@ -51,7 +64,20 @@ def for_feedback(db: Database, feedback_id: str) -> list[dict]:
     return sorted((d for d in found if d is not None), key=lambda d: (d["created_at"], d["_id"]))
 
 
-SENDING_LEASE_S = 120  # a delivery claimed this long ago by a process that died is claimed again
+def get(db: Database, delivery_id: str) -> dict | None:
+    return db.deliveries.find_one({"_id": delivery_id})
+
+
+def for_webhook(db: Database, webhook_id: str, day: str) -> list[dict]:
+    """A subscription's deliveries created on ``day`` (YYYY-MM-DD, UTC), newest first."""
+    ids = chunks.read(db.by_webhook, f"{webhook_id}:{day}")
+    found = (db.deliveries.find_one({"_id": i}, {"body": 0}) for i in dict.fromkeys(ids))
+    return sorted((d for d in found if d is not None), key=lambda d: d["created_at"], reverse=True)
+
+
+# A delivery claimed this long ago by a process that died is claimed again: longer than one
+# attempt can take (SMTP 20 s, a webhook's time limit, a provider's 10 s).
+SENDING_LEASE_S = 45
 
 
 def claim(db: Database, delivery_id: str, now: datetime) -> dict | None:
@@ -68,11 +94,44 @@ def claim(db: Database, delivery_id: str, now: datetime) -> dict | None:
     )
 
 
-def settle(db: Database, delivery_id: str, status: str, now: datetime, **fields) -> None:
-    """Record how a claimed delivery ended: sent, or left (no address on this channel)."""
-    db.deliveries.update_one(
+def settle(
+    db: Database, delivery_id: str, status: str, now: datetime, staged: tuple = (), **fields
+) -> bool:
+    """Record how a claimed delivery ended (sent, failed, or left: no address, opted out),
+    staging its events (``staged``: outbox entries) in the same write; False when it was not
+    this process's to settle any more."""
+    update: dict = {"$set": {"status": status, "settled_at": now, **fields}}
+    if staged:
+        outbox.mark(db.deliveries, delivery_id, staged, now)
+        push = outbox_entries.push(staged, now)
+        update["$push"] = push["$push"]
+        update["$set"].update(push["$set"])
+    done = db.deliveries.update_one({"_id": delivery_id, "status": "sending"}, update)
+    return done.modified_count == 1
+
+
+def reschedule(
+    db: Database, delivery_id: str, attempts: int, not_before: datetime, error: str | None
+) -> bool:
+    """Give a claimed delivery back to be tried again at ``not_before``."""
+    done = db.deliveries.update_one(
         {"_id": delivery_id, "status": "sending"},
-        {"$set": {"status": status, "settled_at": now, **fields}},
+        {
+            "$set": {
+                "status": "recorded",
+                "attempts": attempts,
+                "not_before": not_before,
+                "last_error": error,
+            }
+        },
+    )
+    return done.modified_count == 1
+
+
+def hold(db: Database, delivery_id: str, not_before: datetime) -> None:
+    """Hold a recorded delivery until ``not_before`` (quiet hours)."""
+    db.deliveries.update_one(
+        {"_id": delivery_id, "status": "recorded"}, {"$set": {"not_before": not_before}}
     )
 
 
@@ -81,3 +140,93 @@ def release(db: Database, delivery_id: str) -> None:
     db.deliveries.update_one(
         {"_id": delivery_id, "status": "sending"}, {"$set": {"status": "recorded"}}
     )
+
+
+# ---------------------------------------------------------------- cases (for webhook filters)
+
+
+def note_case(db: Database, feedback_id: str, **known) -> dict:
+    """Remember what is known of a case (category, kecamatan); its record after the write."""
+    known = {k: v for k, v in known.items() if v is not None}
+    if not known:
+        return db.cases.find_one({"_id": feedback_id}) or {"_id": feedback_id}
+    return db.cases.find_one_and_update(
+        {"_id": feedback_id},
+        {"$set": known},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def case(db: Database, feedback_id: str) -> dict:
+    return db.cases.find_one({"_id": feedback_id}) or {"_id": feedback_id}
+
+
+# ---------------------------------------------------------------- webhook subscriptions
+
+
+def add_webhook(db: Database, subscription: dict) -> None:
+    db.webhooks.insert_one(subscription)
+
+
+def webhook(db: Database, webhook_id: str) -> dict | None:
+    return db.webhooks.find_one({"_id": webhook_id})
+
+
+def webhooks_of(db: Database, owner: str | None) -> list[dict]:
+    """An owner's subscriptions (None: everyone's), oldest first."""
+    found = db.webhooks.find({} if owner is None else {"owner": owner})
+    return sorted(found, key=lambda w: w["created_at"])
+
+
+def active_webhooks(db: Database) -> list[dict]:
+    """Every active subscription. There are a few (one or two per integrator), whatever the
+    number of cases: the whole small collection is read, and matched in code."""
+    return list(db.webhooks.find({"active": True}))
+
+
+def delete_webhook(db: Database, webhook_id: str) -> bool:
+    return db.webhooks.delete_one({"_id": webhook_id}).deleted_count == 1
+
+
+def rotate_webhook(db: Database, webhook_id: str, secret: str, until: datetime, now) -> dict | None:
+    """A new secret; the old one keeps signing until ``until``."""
+    current = db.webhooks.find_one({"_id": webhook_id})
+    if current is None:
+        return None
+    return db.webhooks.find_one_and_update(
+        {"_id": webhook_id, "secret": current["secret"]},
+        {
+            "$set": {
+                "secret": secret,
+                "previous_secret": current["secret"],
+                "previous_until": until,
+                "rotated_at": now,
+            }
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def webhook_failing(db: Database, webhook_id: str, now: datetime) -> dict | None:
+    """Note a failed attempt: the endpoint has been failing since the first failure after
+    its last success. Its record after the write."""
+    db.webhooks.update_one(
+        {"_id": webhook_id, "failing_since": None}, {"$set": {"failing_since": now}}
+    )
+    return db.webhooks.find_one({"_id": webhook_id})
+
+
+def webhook_succeeded(db: Database, webhook_id: str) -> None:
+    db.webhooks.update_one(
+        {"_id": webhook_id, "failing_since": {"$ne": None}}, {"$set": {"failing_since": None}}
+    )
+
+
+def disable_webhook(db: Database, webhook_id: str, reason: str, now: datetime) -> bool:
+    """Switch a subscription off; True for the one call that did it (its owner is told once)."""
+    done = db.webhooks.update_one(
+        {"_id": webhook_id, "active": True},
+        {"$set": {"active": False, "disabled_reason": reason, "disabled_at": now}},
+    )
+    return done.modified_count == 1

@@ -46,14 +46,25 @@ class ReportingService:
     def on_feedback_overdue(self, event):
         store.apply(self.db, projections.on_overdue(event))
 
+    @event_handler("notification", "notification.sent")
+    def on_notification_sent(self, event):
+        store.count_notification(self.db, event.id, "sent", event.data["channel"])
+
+    @event_handler("notification", "notification.failed")
+    def on_notification_failed(self, event):
+        store.count_notification(self.db, event.id, "failed", event.data["channel"])
+
     @http("GET", "/api/v1/reports/summary")
     @api
     def summary(self, request):
-        return json_response(200, store.summary(self.db))
+        report = store.summary(self.db)
+        report["notifications"] = store.notification_counts(self.db)
+        return json_response(200, report)
 
     @timer(interval=60)
     def forget_applied_changes(self):
         store.forget_applied(self.db)
+        store.forget_applied_notifications(self.db)
 
     @http("GET", "/health")
     def health(self, request):

@@ -178,9 +178,46 @@ def open_database(mongo_uri: str, name: str):
     return client, client[name]
 
 
+def count_notification(db: Database, event_id: str, outcome: str, channel: str) -> bool:
+    """Count one ``notification.sent``/``failed`` event once (its id guards the increment;
+    kept ``APPLIED_KEPT_S``, like the counters' change ids). False for a repeat."""
+    key = f"{outcome}.{channel}"
+    for _ in range(2):
+        done = db.notification_counts.update_one(
+            {"_id": "all", f"applied.{event_id}": {"$exists": False}},
+            {"$inc": {key: 1}, "$set": {f"applied.{event_id}": datetime.now(UTC)}},
+        )
+        if done.matched_count:
+            return True
+        if db.notification_counts.find_one({"_id": "all"}, {"_id": 1}):
+            return False  # counted already
+        try:
+            db.notification_counts.insert_one({"_id": "all", "applied": {}})
+        except DuplicateKeyError:
+            pass
+    return False
+
+
+def forget_applied_notifications(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    doc = db.notification_counts.find_one({"_id": "all"}, {"applied": 1}) or {}
+    old = [e for e, at in (doc.get("applied") or {}).items() if at < cutoff]
+    if old:
+        db.notification_counts.update_one(
+            {"_id": "all"}, {"$unset": {f"applied.{e}": "" for e in old}}
+        )
+    return len(old)
+
+
 def summary(db: Database) -> dict:
     """From the counters: ``COUNTER_SHARDS`` small documents, whatever is stored."""
     return projections.summary_from_counters(list(db.counters.find({}, {"applied": 0})))
+
+
+def notification_counts(db: Database) -> dict:
+    """The messages sent and failed, by channel (one small document)."""
+    counts = db.notification_counts.find_one({"_id": "all"}, {"applied": 0}) or {}
+    return {o: dict(sorted((counts.get(o) or {}).items())) for o in ("sent", "failed")}
 
 
 def recount(db: Database) -> dict:

@@ -19,6 +19,7 @@ from tests.conftest import AMQP_URI, MONGO_URI
 from tests.support.client import API_KEY, Platform, SuaraClient
 from tests.support.platform import NativePlatform
 from tests.support.providers import GRAPH_PORT, GRAPH_TOKEN, Graph
+from tests.support.webhooks import WEBHOOK_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_TIMEOUT_S = 8
@@ -94,6 +95,11 @@ def platform(request, run_id, tmp_path_factory):
             "SUARA_NOTIFICATION_API_KEY": API_KEY,
             "SUARA_INTAKE_URL": f"http://127.0.0.1:{E2E_PORTS['intake']}",
             "SUARA_OUTBOX_SWEEP_S": "1",
+            # integrators' webhooks (tests/e2e/test_webhooks.py): the test's receiver on
+            # loopback is allowed, and a failed delivery is tried again after 1 s, four times
+            "SUARA_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{WEBHOOK_PORT}",
+            "SUARA_WEBHOOK_RETRY_SCHEDULE_S": "1,1,1,1",
+            "SUARA_WEBHOOK_TIMEOUT_S": "3",
             # short, so the slow-client tests finish quickly
             "SUARA_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
             "SUARA_HTTP_CONNECTIONS": str(MAX_CONNECTIONS),

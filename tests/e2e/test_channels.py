@@ -126,7 +126,12 @@ def test_status_questions_are_answered_not_filed(client):
     address = client.http.get(
         client.url("intake", f"/api/v1/replies/{result['id']}"), headers=ADMIN, timeout=10
     ).json()
-    assert address == {"channel": "whatsapp", "address": "6281211112222"}
+    assert {k: address.pop(k) for k in ("channel", "address")} == {
+        "channel": "whatsapp",
+        "address": "6281211112222",
+    }
+    assert address.pop("last_inbound_at").endswith("Z")  # when they asked: WhatsApp's window
+    assert address == {"unsubscribe_url": None, "email_opted_out": False}  # no e-mail here
     assert client.summary()["total"] == before  # no new feedback
 
 

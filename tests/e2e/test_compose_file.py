@@ -224,10 +224,14 @@ def test_service_permissions_cover_what_it_does(definitions, name):
     for entity in topology.entities():
         assert allows(perm["configure"], entity.name), entity.name
     for queue in queues.values():
-        assert allows(perm["write"], queue.name)  # bind the queue ...
-        assert allows(perm["read"], queue.exchange.name)  # ... from its exchange
+        if queue.name not in topology.WORK_QUEUES:  # those are fed by the default exchange
+            assert allows(perm["write"], queue.name)  # bind the queue ...
+            assert allows(perm["read"], queue.exchange.name)  # ... from its exchange
         retry = topology.retry_queue_name(queue.name)
         assert allows(perm["read"], retry)  # a queue with a dead-letter exchange ...
+    for work in topology.WORK_QUEUES:
+        for seconds in topology.WAIT_TIERS_S:
+            assert allows(perm["read"], topology.wait_queue_name(work, seconds))  # ... as well
     assert allows(perm["write"], "amq.default")  # ... which is the default one; retry/dead moves
     # publish its own events
     for spec in events.EVENTS.values():

@@ -10,6 +10,7 @@ import io
 import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 from PIL import Image
 
 from tests.helpers import wait_for
+from tests.support.client import API_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "var" / "screenshots"
@@ -271,6 +273,24 @@ def test_english_by_the_switch_and_by_the_browsers_language(can_browse, client):
         browser.shot("07-track-lookup-en")
     finally:
         browser.close()
+
+
+def test_the_unsubscribe_page_asks_then_confirms(page, client):
+    address = f"web-{uuid.uuid4().hex[:10]}@example.id"
+    r = client.submit("Lampu jalan mati di Jl. Bandung", contact={"email": address})
+    reply = client.http.get(
+        client.url("intake", f"/api/v1/replies/{r.json()['id']}"),
+        headers={"X-API-Key": API_KEY},
+        timeout=10,
+    ).json()
+    page.driver.get(reply["unsubscribe_url"])
+    assert page.find("#unsubscribe").text == "Berhenti berlangganan"
+    page.no_serious_violations()
+    page.shot("09-unsubscribe")
+    page.submit("#unsubscribe")
+    assert "tidak akan mengirim e-mail lagi" in page.wait("#unsubscribed").text
+    page.no_serious_violations()
+    page.shot("10-unsubscribed")
 
 
 def test_big_files_non_images_and_scripts_are_refused_or_neutralised(page, tmp_path):

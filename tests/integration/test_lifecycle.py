@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.intake import feedback, handlers, lifecycle, open311, sla, store
-from shared import events, workcalendar
+from shared import chunks, events, workcalendar
 from shared.http import Caller
 from shared.taxonomy import TAXONOMY
 
@@ -237,12 +237,12 @@ def test_without_configured_secrets_every_replica_uses_the_one_intake_made(intak
 
 
 def test_the_day_index_rolls_over_to_a_new_chunk_and_lists_each_id_once(intake_db, monkeypatch):
-    monkeypatch.setattr(store, "CHUNK", 3)
-    store._open_chunk.clear()
+    monkeypatch.setattr(chunks, "CHUNK", 3)
+    chunks._open_chunk.clear()
     ids = [f"SU-000000000{i}" for i in range(8)]
     for i in ids:
         store.index_day(intake_db, "requests", T0, i)
-    store._open_chunk.clear()  # another replica, which has not seen the chunks fill
+    chunks._open_chunk.clear()  # another replica, which has not seen the chunks fill
     store.index_day(intake_db, "requests", T0, "SU-0000000009")
     store.index_day(intake_db, "requests", T0, ids[0])  # a retried insert
     listed = store.day_ids(intake_db, "requests", "2026-12-01")

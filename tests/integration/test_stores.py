@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from services.intake import feedback
+from services.intake import feedback, handlers, tokens
 from services.intake import store as intake_store
 from services.notification import deliveries
 from services.notification import store as notification_store
@@ -113,6 +113,37 @@ def test_a_derived_id_taken_by_another_key_stores_under_a_new_id_and_stays_idemp
     assert stored["_id"] != taken and published[0]["event"]["subject"] == stored["_id"]
     assert not handlers.submit_command(db, published.append, command)  # a retry: seen
     assert db.feedback.count_documents({"external_key": "sipadu/77"}) == 1
+
+
+def test_an_opt_out_holds_at_once_for_every_case_of_the_address_and_keeps_its_first_time(db):
+    keys = ("s" * 32,)
+    cases = [
+        feedback.new_record(
+            {"text": "lampu mati", "contact": {"email": email, "language": "en"}},
+            channel="http",
+        )
+        for email in ("Warga@Example.id", "warga@example.id", "lain@example.id")
+    ]
+    for case in cases:
+        intake_store.insert(db, case)
+    first = handlers.reply_address(db, cases[0]["_id"], keys, "https://suara.example")
+    hashed = tokens.address_hash("warga@example.id")
+    token = tokens.unsubscribe_token(keys, hashed)
+    assert first["unsubscribe_url"] == f"https://suara.example/unsubscribe/{hashed}?token={token}"
+    assert first["email"] == "Warga@Example.id" and first["email_opted_out"] is False
+    with pytest.raises(handlers.WrongToken):
+        handlers.unsubscribe(db, keys, hashed, tokens.citizen_token(keys, hashed))
+    assert not intake_store.opted_out(db, hashed)
+
+    handlers.unsubscribe(db, keys, hashed, token)
+    kept = db.optouts.find_one({"_id": hashed})
+    handlers.unsubscribe(db, keys, hashed, token)  # the one-click POST after the page's
+    assert db.optouts.find_one({"_id": hashed}) == kept and set(kept) == {"_id", "at"}
+    for case in cases[:2]:
+        reply = handlers.reply_address(db, case["_id"], keys, "https://suara.example")
+        assert reply["email"] is None and reply["email_opted_out"] is True
+    other = handlers.reply_address(db, cases[2]["_id"], keys, "https://suara.example")
+    assert other["email"] == "lain@example.id" and other["email_opted_out"] is False
 
 
 def test_reporting_projection_is_right_in_any_order_and_when_repeated(db):

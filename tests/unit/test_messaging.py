@@ -73,7 +73,29 @@ def test_every_consumer_has_its_own_queue_bound_to_the_publisher(spec, consumer)
 
 def test_there_are_no_other_consumer_queues():
     expected = {f"suara.{c}.{s.type}" for s, c in SUBSCRIPTIONS} | {"suara.intake.feedback.submit"}
-    assert set(QUEUES) == expected
+    assert set(QUEUES) == expected | set(topology.WORK_QUEUES)
+
+
+def test_a_work_queue_is_fed_by_the_default_exchange_and_waits_in_fixed_tiers():
+    (name,) = topology.WORK_QUEUES
+    assert name == "suara.notification.deliveries"
+    assert not QUEUES[name].exchange or not QUEUES[name].exchange.name
+    for seconds in topology.WAIT_TIERS_S:
+        wait = DECLARED_QUEUES[topology.wait_queue_name(name, seconds)]
+        # each wait queue holds every message for the same time, then hands it back
+        assert wait.queue_arguments == {
+            "x-message-ttl": seconds * 1000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": name,
+        }
+        assert wait.durable is True
+
+
+@pytest.mark.parametrize(
+    ("wait", "tier"), [(0, None), (0.2, None), (0.8, 1), (4.9, 1), (5, 5), (299, 30), (36000, 7200)]
+)
+def test_a_job_waits_in_the_longest_tier_not_longer_than_its_wait(wait, tier):
+    assert topology.wait_tier(wait) == tier
 
 
 def test_the_submit_command_queue_is_bound_to_the_intake_command_exchange():
@@ -105,7 +127,8 @@ def test_every_queue_has_a_retry_and_a_dead_letter_companion(name):
 
 
 def test_every_declared_queue_is_durable_and_accounted_for():
-    assert len(DECLARED_QUEUES) == 3 * len(QUEUES)
+    waits = len(topology.WORK_QUEUES) * len(topology.WAIT_TIERS_S)
+    assert len(DECLARED_QUEUES) == 3 * len(QUEUES) + waits
     assert all(
         q.durable and not q.auto_delete and not q.exclusive
         for q in ENTITIES
@@ -115,13 +138,20 @@ def test_every_declared_queue_is_durable_and_accounted_for():
 
 
 def test_all_exchanges_are_durable_topic_exchanges():
-    assert set(DECLARED_EXCHANGES) == {"intake.events", "categorization.events", "suara.intake"}
+    assert set(DECLARED_EXCHANGES) == {
+        "intake.events",
+        "categorization.events",
+        "notification.events",
+        "suara.intake",
+    }
     for exchange in DECLARED_EXCHANGES.values():
         assert (exchange.type, exchange.durable, exchange.auto_delete) == ("topic", True, False)
 
 
 def test_queues_bind_to_exchanges_declared_the_same_way():
     for queue in QUEUES.values():
+        if queue.name in topology.WORK_QUEUES:
+            continue  # the default exchange
         declared = DECLARED_EXCHANGES[queue.exchange.name]
         assert (queue.exchange.type, queue.exchange.durable) == (declared.type, declared.durable)
 
