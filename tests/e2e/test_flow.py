@@ -44,6 +44,7 @@ def test_http_feedback_is_categorized_routed_and_counted(client):
     after = wait_for(lambda: (s := client.summary()) and counted(s) and s, timeout=20)
     assert after["total"] == before["total"] + 1
     assert after["by_category"].get("roads", 0) == roads_before + 1
+
     def told() -> list[dict]:  # integrators' webhooks aside
         return [d for d in client.deliveries(feedback_id) if d["audience"] != "integrator"]
 
