@@ -7,6 +7,7 @@ environment into the dict nameko's ``ServiceContainer`` takes as its config.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -122,7 +123,9 @@ SETTINGS = (
         "",
         "the app secret that signs WhatsApp webhooks (X-Hub-Signature-256); unset: no WhatsApp",
     ),
-    Setting("SUARA_WHATSAPP_TOKEN", "", "the access token that fetches WhatsApp photos"),
+    Setting(
+        "SUARA_WHATSAPP_TOKEN", "", "the access token that fetches WhatsApp photos and sends replies"
+    ),
     Setting(
         "SUARA_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v21.0", "the Graph API's address"
     ),
@@ -135,6 +138,28 @@ SETTINGS = (
         "SUARA_TWILIO_AUTH_TOKEN",
         "",
         "the auth token that signs SMS webhooks (X-Twilio-Signature); unset: no SMS",
+    ),
+    Setting(
+        "SUARA_WHATSAPP_PHONE_NUMBER_ID",
+        "",
+        "the Cloud API's phone number id that WhatsApp replies are sent from; unset: none",
+    ),
+    Setting(
+        "SUARA_WHATSAPP_TEMPLATE",
+        "suara_update",
+        "the approved template of a WhatsApp reply outside the 24-hour window",
+    ),
+    Setting("SUARA_SMS_API_URL", "https://api.twilio.com", "the Twilio-compatible SMS API"),
+    Setting(
+        "SUARA_TWILIO_ACCOUNT_SID",
+        "",
+        "the account SMS replies are sent with (with SUARA_TWILIO_AUTH_TOKEN); unset: none",
+    ),
+    Setting("SUARA_SMS_FROM", "", "the number (or sender id) SMS replies come from"),
+    Setting(
+        "SUARA_SMS_MESSAGING_SERVICE_SID",
+        "",
+        "a Messaging Service that sends SMS replies instead of SUARA_SMS_FROM",
     ),
     Setting(
         "SUARA_INBOUND_SMTP_PORT",
@@ -304,6 +329,50 @@ def parse_allowed_hosts(raw: str) -> frozenset[str]:
             raise ConfigError(f"SUARA_WEBHOOK_ALLOWED_HOSTS: {item!r} is not host:port")
         allowed.add(f"{host.strip('[]')}:{int(port)}")
     return frozenset(allowed)
+
+
+def reply_providers(env: Mapping[str, str]) -> dict:
+    """WhatsApp's and SMS's reply settings (services/notification/replies.py), each None when
+    that channel does not reply; a half-configured channel stops the service."""
+    whatsapp = sms = None
+    phone_number_id = env.get("SUARA_WHATSAPP_PHONE_NUMBER_ID", "").strip()
+    if phone_number_id:
+        template = (env.get("SUARA_WHATSAPP_TEMPLATE") or "suara_update").strip()
+        if not env.get("SUARA_WHATSAPP_TOKEN"):
+            raise ConfigError("SUARA_WHATSAPP_PHONE_NUMBER_ID needs SUARA_WHATSAPP_TOKEN")
+        if not phone_number_id.isdigit():
+            raise ConfigError("SUARA_WHATSAPP_PHONE_NUMBER_ID must be the numeric id")
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", template):
+            raise ConfigError(
+                f"SUARA_WHATSAPP_TEMPLATE: a template name is a-z, 0-9 and _, got {template!r}"
+            )
+        whatsapp = {
+            "graph_url": _url(
+                env.get("SUARA_WHATSAPP_GRAPH_URL") or "https://graph.facebook.com/v21.0",
+                "SUARA_WHATSAPP_GRAPH_URL",
+            ),
+            "token": env["SUARA_WHATSAPP_TOKEN"],
+            "phone_number_id": phone_number_id,
+            "template": template,
+        }
+    account_sid = env.get("SUARA_TWILIO_ACCOUNT_SID", "").strip()
+    if account_sid:
+        sender = env.get("SUARA_SMS_FROM", "").strip()
+        service = env.get("SUARA_SMS_MESSAGING_SERVICE_SID", "").strip()
+        if not env.get("SUARA_TWILIO_AUTH_TOKEN"):
+            raise ConfigError("SUARA_TWILIO_ACCOUNT_SID needs SUARA_TWILIO_AUTH_TOKEN")
+        if not sender and not service:
+            raise ConfigError(
+                "SUARA_TWILIO_ACCOUNT_SID needs SUARA_SMS_FROM or SUARA_SMS_MESSAGING_SERVICE_SID"
+            )
+        sms = {
+            "url": _url(env.get("SUARA_SMS_API_URL") or "https://api.twilio.com", "SUARA_SMS_API_URL"),
+            "account_sid": account_sid,
+            "auth_token": env["SUARA_TWILIO_AUTH_TOKEN"],
+            "from": sender,
+            "messaging_service_sid": service,
+        }
+    return {"whatsapp": whatsapp, "sms": sms}
 
 
 def parse_secret_keys(raw: str) -> tuple[str, ...]:
@@ -478,6 +547,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             or "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
         },
         "NOTIFICATION_API_KEY": env.get("SUARA_NOTIFICATION_API_KEY", ""),
+        "PROVIDERS": reply_providers(env),
         "WEBHOOK_RETRY_SCHEDULE": parse_schedule(
             env.get("SUARA_WEBHOOK_RETRY_SCHEDULE_S") or WEBHOOK_RETRY_SCHEDULE_S
         ),
