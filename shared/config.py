@@ -124,7 +124,9 @@ SETTINGS = (
         "the app secret that signs WhatsApp webhooks (X-Hub-Signature-256); unset: no WhatsApp",
     ),
     Setting(
-        "SUARA_WHATSAPP_TOKEN", "", "the access token that fetches WhatsApp photos and sends replies"
+        "SUARA_WHATSAPP_TOKEN",
+        "",
+        "the access token that fetches WhatsApp photos and sends replies",
     ),
     Setting(
         "SUARA_WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v21.0", "the Graph API's address"
@@ -366,7 +368,9 @@ def reply_providers(env: Mapping[str, str]) -> dict:
                 "SUARA_TWILIO_ACCOUNT_SID needs SUARA_SMS_FROM or SUARA_SMS_MESSAGING_SERVICE_SID"
             )
         sms = {
-            "url": _url(env.get("SUARA_SMS_API_URL") or "https://api.twilio.com", "SUARA_SMS_API_URL"),
+            "url": _url(
+                env.get("SUARA_SMS_API_URL") or "https://api.twilio.com", "SUARA_SMS_API_URL"
+            ),
             "account_sid": account_sid,
             "auth_token": env["SUARA_TWILIO_AUTH_TOKEN"],
             "from": sender,

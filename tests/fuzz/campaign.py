@@ -72,10 +72,14 @@ def http_routes() -> list[Route]:
     return sorted(set(routes), key=lambda r: (r.service, r.url, r.method))
 
 
-_PAGES = re.compile(r"^\S+ intake(/|/lapor|/track\S*|/static/\S*|/media/\S*|/webhooks/\S*)( |$)")
+_PAGES = re.compile(
+    r"^\S+ intake(/|/lapor|/track\S*|/unsubscribe\S*|/static/\S*|/media/\S*|/webhooks/\S*)( |$)"
+)
 
 
-_RAW_PAGES = re.compile(r"^b'[A-Z]+ (/|/lapor|/track|/static/|/media/|/webhooks/)[^ ]* HTTP")
+_RAW_PAGES = re.compile(
+    r"^b'[A-Z]+ (/|/lapor|/track|/unsubscribe|/static/|/media/|/webhooks/)[^ ]* HTTP"
+)
 
 
 def _not_json_by_design(what: str, content_type: str) -> bool:
