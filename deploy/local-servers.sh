@@ -9,6 +9,9 @@
 #
 # Data and logs live under $SUARA_VAR (default: <repo>/var, git-ignored).
 set -euo pipefail
+# the servers outlive this script: they must not inherit a descriptor its caller holds open
+# (a `flock` lock, a test runner's pipe), or that lock is held for as long as they run
+for fd in 3 4 5 6 7 8 9; do eval "exec $fd>&-" 2>/dev/null || true; done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VAR="${SUARA_VAR:-$ROOT/var}"

@@ -191,6 +191,25 @@ SETTINGS = (
         "unset: nothing is sent, deliveries are only recorded",
     ),
     Setting(
+        "SUARA_QUIET_HOURS",
+        "21:00-06:00",
+        "city time when citizens get no message that is not urgent (held, then sent when the "
+        "window ends); empty: no quiet hours",
+    ),
+    Setting(
+        "SUARA_DEPARTMENT_EMAILS",
+        "",
+        "where each department's mail goes: department-id=address, comma list (e.g. "
+        "dinas-pupr=pengaduan.pupr@pekalongankota.go.id); a department left out gets none",
+    ),
+    Setting(
+        "SUARA_DEPARTMENT_ONCALL",
+        "",
+        "the on-call number told of an urgent case at once: department-id=whatsapp:+62... or "
+        "department-id=sms:+62..., comma list",
+    ),
+    Setting("SUARA_DIGEST_AT", "07:00", "city time of the departments' daily digest"),
+    Setting(
         "SUARA_WEBHOOK_RETRY_SCHEDULE_S",
         "5,300,1800,7200,18000,36000,36000",
         "the waits (seconds) before each retry of a failed delivery (webhooks, mails); then "
@@ -331,6 +350,64 @@ def parse_allowed_hosts(raw: str) -> frozenset[str]:
             raise ConfigError(f"SUARA_WEBHOOK_ALLOWED_HOSTS: {item!r} is not host:port")
         allowed.add(f"{host.strip('[]')}:{int(port)}")
     return frozenset(allowed)
+
+
+def parse_department_emails(raw: str) -> dict[str, str]:
+    """``"dinas-pupr=a@x.go.id,bpbd=b@x.go.id"`` -> department id -> address."""
+    from shared.taxonomy import TAXONOMY
+
+    pairs = _pairs(raw, "=", "SUARA_DEPARTMENT_EMAILS", "department-id=address")
+    _known_departments(TAXONOMY, pairs, "SUARA_DEPARTMENT_EMAILS")
+    for department, address in pairs:
+        if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", address):
+            raise ConfigError(f"SUARA_DEPARTMENT_EMAILS: {address!r} ({department}) is no address")
+    return dict(pairs)
+
+
+def parse_oncall(raw: str) -> dict[str, tuple[str, str]]:
+    """``"bpbd=whatsapp:+62811...,dinas-pupr=sms:+62812..."`` -> department id -> (channel,
+    number in E.164)."""
+    from shared.taxonomy import TAXONOMY
+
+    pairs = _pairs(raw, "=", "SUARA_DEPARTMENT_ONCALL", "department-id=whatsapp:+62...")
+    _known_departments(TAXONOMY, pairs, "SUARA_DEPARTMENT_ONCALL")
+    oncall = {}
+    for department, target in pairs:
+        channel, _, number = target.partition(":")
+        if channel not in ("whatsapp", "sms") or not re.fullmatch(r"\+[1-9][0-9]{6,14}", number):
+            raise ConfigError(
+                f"SUARA_DEPARTMENT_ONCALL: {target!r} ({department}) is not whatsapp:+<number> "
+                "or sms:+<number> (E.164)"
+            )
+        oncall[department] = (channel, number)
+    return oncall
+
+
+def _known_departments(taxonomy, pairs: list[tuple[str, str]], setting: str) -> None:
+    unknown = sorted({d for d, _ in pairs} - set(taxonomy.department_ids))
+    if unknown:
+        raise ConfigError(
+            f"{setting}: unknown department {', '.join(unknown)}; "
+            f"known: {', '.join(taxonomy.department_ids)}"
+        )
+
+
+def quiet_hours(raw: str):
+    """``SUARA_QUIET_HOURS`` (shared/quiet.py)."""
+    from shared import quiet
+
+    try:
+        return quiet.parse_quiet_hours(raw)
+    except ValueError as exc:
+        raise ConfigError(f"SUARA_QUIET_HOURS: {exc}") from None
+
+
+def parse_clock(raw: str, setting: str) -> tuple[int, int]:
+    """``"07:00"`` -> (7, 0)."""
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})", raw.strip())
+    if not found or int(found[1]) > 23 or int(found[2]) > 59:
+        raise ConfigError(f"{setting}: expected HH:MM (city time), got {raw!r}")
+    return int(found[1]), int(found[2])
 
 
 def reply_providers(env: Mapping[str, str]) -> dict:
@@ -552,6 +629,11 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         },
         "NOTIFICATION_API_KEY": env.get("SUARA_NOTIFICATION_API_KEY", ""),
         "PROVIDERS": reply_providers(env),
+        "QUIET_HOURS": quiet_hours(env.get("SUARA_QUIET_HOURS", "21:00-06:00")),
+        "TIMEZONE": env.get("SUARA_TIMEZONE") or "Asia/Jakarta",
+        "DEPARTMENT_EMAILS": parse_department_emails(env.get("SUARA_DEPARTMENT_EMAILS", "")),
+        "ONCALL": parse_oncall(env.get("SUARA_DEPARTMENT_ONCALL", "")),
+        "DIGEST_AT": parse_clock(env.get("SUARA_DIGEST_AT") or "07:00", "SUARA_DIGEST_AT"),
         "WEBHOOK_RETRY_SCHEDULE": parse_schedule(
             env.get("SUARA_WEBHOOK_RETRY_SCHEDULE_S") or WEBHOOK_RETRY_SCHEDULE_S
         ),

@@ -167,6 +167,13 @@ class FeedbackStatusRequested(EventData):
     asked_at = fields.String(required=True)
 
 
+class FeedbackErased(EventData):
+    """A citizen's personal data was erased from a case in intake (the case itself stays)."""
+
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    erased_at = fields.String(required=True)
+
+
 NOTIFICATION_CHANNELS = ("email", "whatsapp", "sms", "webhook")
 
 
@@ -275,6 +282,16 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             "a citizen asked a case's status by message (STATUS SU-...): what to answer; the "
             "answer's address is GET /api/v1/replies/{question_id} on intake",
             ("notification",),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.erased",
+            FeedbackErased,
+            "an admin erased the citizen's personal data from a case (contact, reply address, "
+            "photos, identifiers in the text); its lifecycle and category stay. Once per case; "
+            "intake follows it to finish the erasure after a crash; notification forgets what "
+            "its log kept of the case's recipients",
+            ("intake", "notification"),
         ),
         EventSpec(
             "notification",

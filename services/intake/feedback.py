@@ -175,12 +175,13 @@ def public_view(record: dict) -> dict:
 
 
 def staff_view(record: dict) -> dict:
-    """What a department or an admin sees: the internal notes too, and the photos (still
-    never the contact)."""
+    """What a department or an admin sees: the internal notes too, the photos, and when the
+    citizen's personal data was erased (still never the contact)."""
     return {
         **public_view(record),
         "history": history_view(record, internal=True),
         "photos": [f"/media/{m}" for m in record.get("media") or []],
+        "erased_at": _iso_or_none(record.get("erased_at")),
     }
 
 
@@ -399,6 +400,71 @@ def overdue(record: dict, now: datetime | None = None) -> tuple[dict, dict, list
     update = _staging({"$set": {"overdue_at": now, "updated_at": now}}, [event], now)
     query, update = guarded(record, update)
     return {**query, "overdue_at": None}, update, [event]
+
+
+# ---------------------------------------------------------------- erasure
+# What the erasure of a citizen's personal data leaves of a case: its lifecycle, category,
+# department, area and public history (the city's statistics), and the text with e-mail
+# addresses, phone numbers and NIK replaced (what already left intake, in feedback.received and
+# Open311's description). Gone: the contact, the reply address, the street address, the exact
+# pin (rounded as Open311 shows it), the photos, the request's fingerprint, the rating's comment,
+# and identifiers in the history's notes.
+AREA_DECIMALS = 3  # about 110 m: the precision Open311 already publishes
+
+
+def is_erased(document: dict) -> bool:
+    """Whether a case (or a status question) had its personal data erased."""
+    return document.get("erased_at") is not None
+
+
+def erasure(record: dict, now: datetime | None = None) -> tuple[dict, dict, list[dict]] | None:
+    """(filter, update, staged events) erasing the citizen's personal data from the case as it
+    was read, with ``feedback.erased`` staged in the same write; None when it was erased
+    already (a repeat changes and announces nothing). The photos' ids are kept as
+    ``erased_media``, so that their documents can be deleted after the write (and again after
+    a crash)."""
+    if is_erased(record):
+        return None
+    now = now or datetime.now(UTC)
+    changes: dict = {
+        "contact": None,
+        "reply_to": None,
+        "text": privacy.redact(record["text"]),
+        "location": erased_location(record.get("location")),
+        "media": None,
+        "media_url": None,
+        "erased_media": list(record.get("media") or []),
+        "request_fingerprint": None,  # a hash of the request, contact included
+        "erased_at": now,
+    }
+    if record.get("history"):
+        changes["history"] = [_erased_step(step) for step in record["history"]]
+    if record.get("rating"):
+        changes["rating"] = {**record["rating"], "comment": None}
+    event = _event(record, "feedback.erased", {"erased_at": _iso(now)})
+    return (*guarded(record, _staging({"$set": changes}, [event], now)), [event])
+
+
+def erased_location(location: dict | None) -> dict | None:
+    """The area of a location, without the street address and with the pin rounded."""
+    if not location:
+        return None
+    kept = {k: location.get(k) for k in ("kecamatan", "kelurahan")}
+    for k in ("lat", "lon"):
+        if location.get(k) is not None:
+            kept[k] = round(location[k], AREA_DECIMALS)
+    return {k: v for k, v in kept.items() if v is not None} or None
+
+
+def _erased_step(step: dict) -> dict:
+    """A history step with identifiers in its note replaced (a citizen's reopen reason, a
+    staff note that names a phone number)."""
+    return {**step, "note": privacy.redact(step["note"])} if step.get("note") else step
+
+
+def erasure_receipt(record: dict) -> dict:
+    """The answer to an erasure (the same for a repeat: the first time)."""
+    return {"id": record["_id"], "erased_at": _iso(record["erased_at"])}
 
 
 # ---------------------------------------------------------------- the work list

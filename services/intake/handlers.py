@@ -103,6 +103,8 @@ def _submit_with_photos(
         if result.record["_id"] != feedback_id:  # stored under another id (a collision)
             store.move_photos(db, media, result.record["_id"])
         outbox.relay_or_defer(db.feedback, result.record["_id"], publish, result.record["outbox"])
+    elif feedback.is_erased(result.record):  # a provider's late retry must not bring them back
+        store.delete_photos(db, media)
     return result
 
 
@@ -114,10 +116,12 @@ def photo_for(
     found = store.photo(db, media_id)
     if found is None:
         raise NotFound(media_id)
+    case = store.get(db, found["feedback_id"])
+    if case is not None and feedback.is_erased(case):
+        raise NotFound(media_id)  # its deletion is under way (or a crash left it behind)
     if caller is not None:
         if caller.admin:
             return found
-        case = store.get(db, found["feedback_id"])
         if case is not None and case.get("department_id") == caller.department_id:
             return found
         raise NotYours(media_id)
@@ -329,6 +333,39 @@ def reopen(
     return _change(db, publish, policy, feedback_id, build)[0]
 
 
+def erase(
+    db: Database,
+    publish: Callable[[dict], None],
+    policy: sla.Policy,
+    feedback_id: str,
+    now: datetime | None = None,
+) -> dict:
+    """An admin erases the citizen's personal data from a case (feedback.erasure says what goes
+    and what stays): one write guarded by the case's version stages ``feedback.erased``; then
+    the photos and the senders of questions about the case are deleted. Idempotent: a repeat
+    writes and announces nothing, and returns the case as first erased (it deletes again
+    whatever a crash left behind). Raises NotFound or ChangedMeanwhile."""
+    at = now or datetime.now(UTC)
+    record = _change(db, publish, policy, feedback_id, lambda r: feedback.erasure(r, at))[0]
+    _purge(db, record)
+    return record
+
+
+def finish_erasure(db: Database, policy: sla.Policy, feedback_id: str) -> None:
+    """After ``feedback.erased`` (intake follows its own event): delete what the erasure's
+    write left to delete, had the process died right after it."""
+    record = store.get(db, feedback_id)
+    if record is not None and feedback.is_erased(record):
+        _purge(db, record)
+        store.sync_worklist(db, record, policy)
+
+
+def _purge(db: Database, record: dict) -> None:
+    """The erasure's deletions outside the case's own document (each idempotent)."""
+    store.delete_photos(db, record.get("erased_media") or [])
+    store.erase_questions(db, record["_id"], record["erased_at"])
+
+
 def sync_worklist(db: Database, policy: sla.Policy, feedback_id: str) -> None:
     """Bring a case's work-list entry up to date (after an event of it: a crash between its
     write and the entry's is so repaired)."""
@@ -492,17 +529,18 @@ def reply_address(
 ) -> dict | None:
     """Where a reply goes (for notification, with its API key): a case's own channel and
     contact, and its tracking link (with the citizen token); or a status question's sender.
-    Both with the e-mail address's unsubscribe link; an address that opted out is withheld."""
+    Both with the e-mail address's unsubscribe link; an address that opted out is withheld.
+    None for an erased case or question, as for an unknown one."""
     signing = store.secret_keys(db, keys)
     if reply_id.startswith("Q-"):
         question = store.question(db, reply_id)
-        if question is None:
+        if question is None or feedback.is_erased(question):
             return None
         reply = feedback.question_reply(question)
     else:
         case = store.get_private(db, reply_id)
-        if case is None:
-            return None
+        if case is None or feedback.is_erased(case):
+            return None  # notification settles the reply ``no_address``
         token = tokens.citizen_token(signing, reply_id)
         reply = feedback.case_reply(case, f"{public_url}/track/{reply_id}?token={token}")
     email = feedback.reply_email(reply)

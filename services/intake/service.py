@@ -260,6 +260,16 @@ class IntakeService:
         )
         return json_response(200, feedback.public_view(record))
 
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/erase")
+    @api
+    @_refusals
+    def erase(self, request, feedback_id):
+        """An admin erases the citizen's personal data from a case (the case stays)."""
+        if not self._staff(request).admin:  # 401 without a key
+            raise HttpError(403, "forbidden", "only an admin key may erase personal data")
+        record = handlers.erase(self.db, self.publish, self.policy, _case_id(feedback_id))
+        return json_response(200, feedback.erasure_receipt(record), {"Cache-Control": "no-store"})
+
     @http("GET", "/api/v1/cases")
     @api
     @_refusals
@@ -544,6 +554,10 @@ class IntakeService:
     @event_handler("intake", "feedback.overdue")
     def on_overdue(self, event):
         handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])
+
+    @event_handler("intake", "feedback.erased")
+    def on_erased(self, event):
+        handlers.finish_erasure(self.db, self.policy, event.data["feedback_id"])
 
     @timer(interval=DEADLINE_SWEEP_S)
     def sweep_deadlines(self):

@@ -1,7 +1,8 @@
 """Intake's MongoDB collections: ``feedback`` (the cases, personal data included), ``worklist``
-(the cases still being worked: the work list and the deadlines), ``settings`` (the token
-secret intake made for itself) and ``optouts`` (the e-mail addresses, by their hash, that
-asked for no more mail)."""
+(the cases still being worked: the work list and the deadlines), ``media`` (the photos),
+``replies`` (status questions and their senders), ``settings`` (the token secret intake made
+for itself) and ``optouts`` (the e-mail addresses, by their hash, that asked for no more
+mail)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def ensure_indexes(db: Database) -> None:
     # for MongoDB; FerretDB reads the (small) work list whole
     db.worklist.create_index([("open", 1), ("department_id", 1), ("order", 1)])
     db.worklist.create_index([("open", 1), ("wake_at", 1)])
+    db.replies.create_index("asked")  # the questions about a case, found at its erasure only
     outbox.ensure_indexes(db.feedback)  # one outbox_pending for feedback and replies
 
 
@@ -180,6 +182,27 @@ def move_photos(db: Database, media_ids: list[str], feedback_id: str) -> None:
 
 def photo(db: Database, media_id: str) -> dict | None:
     return db.media.find_one({"_id": media_id})
+
+
+def delete_photos(db: Database, media_ids: list[str]) -> int:
+    """Delete photos by ``_id`` (one at a time: never a query the stand-in answers by reading
+    every photo); a photo deleted already is skipped."""
+    return sum(db.media.delete_one({"_id": m}).deleted_count for m in media_ids)
+
+
+# ---------------------------------------------------------------- erasure of status questions
+# A case's tracking id is known mostly to its citizen, so a question about an erased case most
+# likely came from them: its sender is erased too (the question, without it, stays).
+
+
+def erase_questions(db: Database, feedback_id: str, at: datetime) -> int:
+    """Erase the sender of every status question about ``feedback_id`` not erased yet. Reads
+    by ``asked`` (indexed on MongoDB; the stand-in reads the collection): an erasure is rare."""
+    done = db.replies.update_many(
+        {"asked": feedback_id, "erased_at": {"$exists": False}},
+        {"$set": {"reply_to.address": None, "erased_at": at}},
+    )
+    return done.modified_count
 
 
 # ---------------------------------------------------------------- e-mail opt-outs

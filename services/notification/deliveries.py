@@ -54,6 +54,7 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
                 now,
                 category=data["category"],
                 department=data["department"],
+                priority=data["priority"],
             ),
             _delivery(
                 fid,
@@ -107,6 +108,8 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
                 event,
                 now,
                 due_at=data["due_at"],
+                category=data.get("category"),
+                priority=data.get("priority"),
             )
         ]
     if event.type == "feedback.rated":
@@ -136,16 +139,19 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
             )
         ]
     if event.type == "feedback.urgent":
+        # the department's mail, and its on-call number when it has one (SUARA_DEPARTMENT_ONCALL)
+        extra = {"category": data["category"], "reasons": data.get("reasons", [])}
         return [
+            _delivery(fid, "urgent", "department", data["department"], event, now, **extra),
             _delivery(
                 fid,
-                "urgent",
+                "urgent.oncall",
                 "department",
                 data["department"],
                 event,
                 now,
-                category=data["category"],
-                reasons=data.get("reasons", []),
-            )
+                oncall=True,
+                **extra,
+            ),
         ]
     return []

@@ -12,20 +12,29 @@ when the schedule runs out the job is dead-lettered and the delivery fails.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 from marshmallow import Schema, ValidationError, fields, validate
 from pymongo.database import Database
 
-from services.notification import deliveries, messages, outbound, store, targets, webhooks
-from shared import events, outbox, outbox_entries
+from services.notification import (
+    deliveries,
+    messages,
+    outbound,
+    recipients,
+    replies,
+    store,
+    targets,
+    webhooks,
+)
+from shared import events, outbox, outbox_entries, quiet
 from shared.events import Event, InvalidMessage
 from shared.http import HttpError
 
@@ -48,22 +57,42 @@ class Ports:
 # ---------------------------------------------------------------- events
 
 
-def on_event(db: Database, config: dict, ports: Ports, event: Event) -> int:
-    """Record the event's deliveries; send the citizens' now, hand the webhooks to jobs.
-    Returns how many were sent now."""
-    planned = deliveries.plan(event)
+def on_event(db: Database, config: dict, ports: Ports, event: Event, now=None) -> int:
+    """Record the event's deliveries; send the citizens' and departments' now (a citizen's
+    that is not urgent waits out the quiet hours), hand the webhooks to jobs. Returns how
+    many were sent now."""
+    now = now or datetime.now(UTC)
+    planned = deliveries.plan(event, now)
+    for delivery in planned:
+        _mind_quiet_hours(config, delivery, now)
     case = _note_case(db, event)
     hooks = _webhook_deliveries(db, event, case)
     store.record(db, planned + hooks)
     for delivery in hooks:
         ports.send_job(QUEUE, job_body(delivery["_id"], 0), 0)
-    if not config.get("NOTIFICATION_API_KEY"):
-        return 0  # no key to read addresses with: citizens' deliveries are recorded only
     sent = 0
     for delivery in planned:
-        if _channel_for(delivery) is not None:
-            sent += attempt(db, config, ports, delivery["_id"], 0)
+        if _channel_for(config, delivery) is not None:
+            sent += attempt(db, config, ports, delivery["_id"], 0, now)
     return sent
+
+
+def _mind_quiet_hours(config: dict, delivery: dict, now: datetime) -> None:
+    if delivery["audience"] != "citizen" or not quiet.held(
+        delivery["kind"], delivery.get("priority")
+    ):
+        return
+    allowed = quiet.next_allowed(now, config.get("QUIET_HOURS"), config.get("TIMEZONE"))
+    if allowed > now:
+        delivery["not_before"] = allowed
+        delivery["held_for"] = "quiet_hours"
+
+
+def on_erased(db: Database, event: Event, now=None) -> int:
+    """``feedback.erased``: forget what the log kept of the case's citizen (the hash of their
+    address, the notes quoted to them) and send them nothing more. A delivery being sent at
+    this moment finishes (intake answers no address from now on, so nothing later goes)."""
+    return store.forget_recipients(db, event.data["feedback_id"], now or datetime.now(UTC))
 
 
 def _note_case(db: Database, event: Event) -> dict:
@@ -107,13 +136,18 @@ def _webhook_deliveries(db: Database, event: Event, case: dict) -> list[dict]:
     ]
 
 
-def _channel_for(delivery: dict) -> str | None:
-    """How a delivery is sent: ``webhook``; ``citizen`` (their reply channel or e-mail, asked
-    of intake at send time); None when no channel sends it yet (it stays recorded)."""
+def _channel_for(config: dict, delivery: dict) -> str | None:
+    """Who sends a delivery: ``webhook`` (a job); ``citizen`` (their reply channel or e-mail,
+    asked of intake at send time: needs SUARA_NOTIFICATION_API_KEY); ``department``; None when
+    nobody does (it stays recorded)."""
     if delivery.get("channel") == "webhook":
         return "webhook"
-    if delivery["audience"] == "citizen" and messages.kind_of(delivery["kind"]) is not None:
-        return "citizen"
+    if delivery["audience"] == "citizen":
+        if messages.kind_of(delivery["kind"]) and config.get("NOTIFICATION_API_KEY"):
+            return "citizen"
+        return None
+    if delivery["audience"] == "department" and messages.department_kind(delivery["kind"]):
+        return "department"
     return None
 
 
@@ -136,8 +170,8 @@ def decode_job(body: bytes) -> dict:
         raise InvalidMessage(f"delivery job: {exc.messages}") from None
 
 
-def on_job(db: Database, config: dict, ports: Ports, job: dict) -> int:
-    return attempt(db, config, ports, job["delivery_id"], job["attempt"])
+def on_job(db: Database, config: dict, ports: Ports, job: dict, now=None) -> int:
+    return attempt(db, config, ports, job["delivery_id"], job["attempt"], now)
 
 
 def attempt(
@@ -173,7 +207,7 @@ def attempt(
     except (outbound.Unavailable, targets.AttemptFailed) as exc:
         _try_again_or_fail(db, config, ports, claimed, str(exc), now)
         return 0
-    except targets.Refused as exc:
+    except (targets.Refused, replies.Rejected) as exc:
         _fail(db, config, ports, claimed, claimed.get("attempts", 0) + 1, str(exc), now)
         return 0
     except BaseException:
@@ -182,9 +216,15 @@ def attempt(
 
 
 def _send(db: Database, config: dict, ports: Ports, delivery: dict, now: datetime) -> int:
-    if delivery.get("channel") == "webhook":
+    by = _channel_for(config, delivery)
+    if by == "webhook":
         return _post_webhook(db, config, ports, delivery, now)
-    return _tell_citizen(db, config, ports, delivery, now)
+    if by == "citizen":
+        return _tell_citizen(db, config, ports, delivery, now)
+    if by == "department":
+        return _tell_department(db, config, ports, delivery, now)
+    store.release(db, delivery["_id"])
+    return 0
 
 
 def _settled(db: Database, ports: Ports, delivery: dict, status: str, now, staged=(), **fields):
@@ -256,35 +296,194 @@ def _fail(db, config, ports, delivery: dict, attempts: int, error: str, now: dat
 
 
 def _tell_citizen(db: Database, config: dict, ports: Ports, delivery: dict, now) -> int:
-    kind = messages.kind_of(delivery["kind"])
-    address = outbound.reply_address(
-        config["INTAKE_URL"], config["NOTIFICATION_API_KEY"], delivery["feedback_id"]
-    )
-    email = (address or {}).get("email")
-    if not email:
-        left = "unsubscribed" if (address or {}).get("email_opted_out") else "no_address"
-        _settled(db, ports, delivery, left, now, via="email")
+    """A citizen's message, on their reply channel or by e-mail. A status answer goes to
+    whoever asked (the question's reply address), everything else to whoever filed the case."""
+    asked = delivery["recipient"] not in ("citizen", "", None)
+    reply_id = delivery["recipient"] if asked else delivery["feedback_id"]
+    reply = outbound.reply_address(config["INTAKE_URL"], config["NOTIFICATION_API_KEY"], reply_id)
+    route = recipients.citizen_route(reply, config["PROVIDERS"])
+    if route.channel is None:
+        _settled(db, ports, delivery, route.reason, now)
         return 0
-    mail = messages.citizen_mail(
-        kind,
-        address.get("language"),
-        {
-            "id": delivery["feedback_id"],
-            "status": delivery.get("case_status"),
-            "note": delivery.get("note"),
-            "track": address.get("track_url") or "",
-        },
-    )
-    outbound.send_mail(config["SMTP"], email, mail, delivery["_id"])
+    values = {
+        "id": delivery["feedback_id"],
+        "status": delivery.get("case_status"),
+        "note": delivery.get("note"),
+        "track": reply.get("track_url") or "",
+        "category": delivery.get("category"),
+        "department": delivery.get("department"),
+        "unsubscribe": reply.get("unsubscribe_url") or "",
+    }
+    language = reply.get("language")
+    if route.channel == "email":
+        mail = messages.citizen_mail(delivery["kind"], language, values)
+        outbound.send_mail(
+            config["SMTP"], route.to, mail, delivery["_id"], unsubscribe=values["unsubscribe"]
+        )
+        sent_id = None
+    else:
+        said = replies.Reply(
+            text=messages.reply_text(delivery["kind"], language, values),
+            template="",
+            template_params=messages.reply_template_params(delivery["kind"], language, values),
+            language=messages.language_of(language),
+        )
+        sent_id = replies.send_reply(
+            config["PROVIDERS"],
+            route.channel,
+            route.to,
+            said,
+            last_inbound_at=recipients.parse_time(reply.get("last_inbound_at")),
+            now=now,
+            key=delivery["_id"],
+        )
+    _sent(db, ports, delivery, route, now, provider_message_id=sent_id)
+    log.info("told the citizen %s by %s", delivery["_id"], route.channel)
+    return 1
+
+
+def _sent(db, ports, delivery: dict, route: recipients.Route, now, **fields) -> None:
     # the address itself is not kept: a hash says to whom it went
-    to = hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+    to = recipients.recipient_hash(route.to)
     attempts = delivery.get("attempts", 0) + 1
     staged = [
-        _outcome_event("notification.sent", delivery, "email", attempts, now, recipient_hash=to)
+        _outcome_event(
+            "notification.sent", delivery, route.channel, attempts, now, recipient_hash=to
+        )
     ]
-    _settled(db, ports, delivery, "sent", now, staged, via="email", to_hash=to, attempts=attempts)
-    log.info("mailed %s (%s)", delivery["_id"], kind)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    _settled(
+        db,
+        ports,
+        delivery,
+        "sent",
+        now,
+        staged,
+        via=route.channel,
+        to_hash=to,
+        attempts=attempts,
+        **fields,
+    )
+
+
+# ---------------------------------------------------------------- departments
+
+
+def _department_values(config: dict, delivery: dict) -> dict:
+    """What a department's message says (messages.department_mail): ids, categories, states
+    and times; a digest reads the department's open cases from intake."""
+    if delivery["kind"] == "digest":
+        return _digest_values(config, delivery)
+    return {
+        "id": delivery["feedback_id"],
+        "category": delivery.get("category"),
+        "priority": delivery.get("priority"),
+        "reasons": delivery.get("reasons"),
+        "from_department_id": delivery.get("from_department_id"),
+        "due_at": delivery.get("due_at"),
+        "score": delivery.get("score"),
+        "case_status": delivery.get("case_status"),
+    }
+
+
+def _tell_department(db: Database, config: dict, ports: Ports, delivery: dict, now) -> int:
+    """A department's mail (SUARA_DEPARTMENT_EMAILS), or for an urgent case its on-call
+    number (SUARA_DEPARTMENT_ONCALL). Staff mails say what the case is, never who sent it."""
+    if delivery.get("oncall"):
+        route = recipients.oncall_route(
+            delivery["recipient"], config["ONCALL"], config["PROVIDERS"]
+        )
+    else:
+        route = recipients.department_route(delivery["recipient"], config["DEPARTMENT_EMAILS"])
+    if route.channel is None:
+        _settled(db, ports, delivery, route.reason, now)
+        return 0
+    values = _department_values(config, delivery)
+    if delivery["kind"] == "digest" and not values["cases"]:
+        _settled(db, ports, delivery, "nothing_open", now)  # no mail to say there is nothing
+        return 0
+    mail = messages.department_mail(delivery["kind"], "id", values, config["TIMEZONE"])
+    if route.channel == "email":
+        outbound.send_mail(config["SMTP"], route.to, mail, delivery["_id"])
+        sent_id = None
+    else:
+        said = replies.Reply(
+            text=mail.subject,
+            template="",
+            template_params=(delivery["feedback_id"], mail.subject[: messages.PARAM_LIMIT]),
+            language="id",
+        )
+        sent_id = replies.send_reply(
+            config["PROVIDERS"],
+            route.channel,
+            route.to,
+            said,
+            last_inbound_at=None,
+            now=now,
+            key=delivery["_id"],
+        )
+    _sent(db, ports, delivery, route, now, provider_message_id=sent_id)
+    log.info(
+        "told %s of %s by %s",
+        recipients.department_id(delivery["recipient"]),
+        delivery["_id"],
+        route.channel,
+    )
     return 1
+
+
+# ---------------------------------------------------------------- the daily digest
+
+DIGEST_PAGES = 10  # at most 2,000 open cases read into one department's digest
+
+
+def digests_due(db: Database, config: dict, ports: Ports, now=None) -> int:
+    """Once a day, from SUARA_DIGEST_AT city time, each department with an address gets its
+    open and overdue cases. The delivery's id names the department and the day, so every
+    replica's timer records it once and one of them sends it. Returns how many were sent."""
+    now = now or datetime.now(UTC)
+    if not config.get("NOTIFICATION_API_KEY") or not config["DEPARTMENT_EMAILS"]:
+        return 0
+    local = now.astimezone(ZoneInfo(config["TIMEZONE"]))
+    if (local.hour, local.minute) < tuple(config["DIGEST_AT"]):
+        return 0
+    day = local.date().isoformat()
+    sent = 0
+    for department_id in sorted(config["DEPARTMENT_EMAILS"]):
+        delivery_id = f"digest:{department_id}:{day}"
+        if store.get(db, delivery_id) is not None:
+            continue
+        store.record(
+            db,
+            [
+                {
+                    "_id": delivery_id,
+                    "feedback_id": None,
+                    "kind": "digest",
+                    "audience": "department",
+                    "recipient": department_id,
+                    "status": "recorded",
+                    "attempts": 0,
+                    "day": day,
+                    "created_at": now,
+                }
+            ],
+        )
+        sent += attempt(db, config, ports, delivery_id, 0, now)
+    return sent
+
+
+def _digest_values(config: dict, delivery: dict) -> dict:
+    cases, _more = outbound.work_list(
+        config["INTAKE_URL"], config["NOTIFICATION_API_KEY"], delivery["recipient"], DIGEST_PAGES
+    )
+    return {
+        "department": delivery["recipient"],
+        "date": delivery["day"],
+        "open": None,  # counted from the cases read (at most DIGEST_PAGES pages)
+        "cases": cases,
+        "cases_url": "",
+    }
 
 
 # ---------------------------------------------------------------- webhooks

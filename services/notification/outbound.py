@@ -7,6 +7,7 @@ import smtplib
 import urllib.error
 import urllib.parse
 import urllib.request
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -32,15 +33,47 @@ def reply_address(intake_url: str, api_key: str, reply_id: str) -> dict | None:
         raise Unavailable(f"intake: {exc}") from None
 
 
-def send_mail(smtp: dict, to: str, mail: Mail, delivery_id: str) -> None:
+def work_list(intake_url: str, api_key: str, department_id: str, pages: int) -> tuple[list, bool]:
+    """A department's open cases from intake's work list (GET /api/v1/cases), oldest due first,
+    at most ``pages`` pages of 200; and whether there were more."""
+    cases: list[dict] = []
+    cursor = None
+    for _ in range(pages):
+        query = {"department_id": department_id, "limit": 200}
+        if cursor:
+            query["cursor"] = cursor
+        url = f"{intake_url}/api/v1/cases?{urllib.parse.urlencode(query)}"
+        request = urllib.request.Request(url, headers={"X-API-Key": api_key})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                page = json.loads(response.read(4 * 1024 * 1024))
+        except urllib.error.HTTPError as exc:
+            raise Unavailable(f"intake answered {exc.code} for the work list") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise Unavailable(f"intake: {exc}") from None
+        cases.extend(page["cases"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return cases, False
+    return cases, True
+
+
+def send_mail(smtp: dict, to: str, mail: Mail, delivery_id: str, unsubscribe: str = "") -> None:
     """One mail through the relay (STARTTLS and login when configured). Its Message-ID is
-    derived from the delivery, so a mail sent again after a crash is recognisably the same."""
-    message = EmailMessage()
+    derived from the delivery, so a mail sent again after a crash is recognisably the same.
+    With an ``unsubscribe`` link, the headers that let a mail client offer it (RFC 2369) in
+    one click (RFC 8058: the client POSTs ``List-Unsubscribe=One-Click`` to it)."""
+    # headers are not folded or encoded below RFC 5322's hard limit: a long List-Unsubscribe
+    # URL stays one readable <...> that mail clients act on
+    message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["From"] = smtp["sender"]
     message["To"] = to
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(idstring=delivery_id.replace(":", "."), domain="suara")
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-reply loops
+    if unsubscribe.startswith(("https://", "http://")):
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     try:

@@ -64,6 +64,10 @@ class NotificationService:
     def on_status_requested(self, event):
         handlers.on_event(self.db, self.config, self.ports, event)
 
+    @event_handler("intake", "feedback.erased")
+    def on_erased(self, event):
+        handlers.on_erased(self.db, event)
+
     @http("GET", "/api/v1/deliveries")
     @api
     def list_deliveries(self, request):
@@ -82,6 +86,10 @@ class NotificationService:
     @job_handler(handlers.QUEUE, handlers.decode_job)
     def on_delivery_job(self, job):
         handlers.on_job(self.db, self.config, self.ports, job)
+
+    @timer(interval=60)
+    def send_digests(self):
+        handlers.digests_due(self.db, self.config, self.ports)
 
     @timer(interval=outbox.SWEEP_INTERVAL_S)
     def sweep_outbox(self):

@@ -27,7 +27,8 @@ def _index(db: Database, deliveries: list[dict]) -> None:
     two leaves an id that listing skips, never a delivery that listing misses."""
     by_feedback: dict[str, list[str]] = {}
     for d in deliveries:
-        by_feedback.setdefault(d["feedback_id"], []).append(d["_id"])
+        if d.get("feedback_id"):  # a digest is about no one case
+            by_feedback.setdefault(d["feedback_id"], []).append(d["_id"])
     for feedback_id, ids in by_feedback.items():
         update = {"$addToSet": {"ids": {"$each": ids}}}
         try:
@@ -62,6 +63,24 @@ def for_feedback(db: Database, feedback_id: str) -> list[dict]:
     index = db.by_feedback.find_one({"_id": feedback_id}) or {}
     found = (db.deliveries.find_one({"_id": i}) for i in index.get("ids", []))
     return sorted((d for d in found if d is not None), key=lambda d: (d["created_at"], d["_id"]))
+
+
+def forget_recipients(db: Database, feedback_id: str, now: datetime) -> int:
+    """The citizen's data was erased in intake: every delivery of the case loses the hash of
+    whom it went to and the note it quoted; a citizen's delivery not sent yet is cancelled.
+    By ``_id``, through the case's index. Returns how many deliveries changed."""
+    index = db.by_feedback.find_one({"_id": feedback_id}) or {}
+    changed = 0
+    for delivery_id in index.get("ids", []):
+        done = db.deliveries.update_one(
+            {"_id": delivery_id}, {"$unset": {"to_hash": "", "note": ""}}
+        )
+        cancelled = db.deliveries.update_one(
+            {"_id": delivery_id, "audience": "citizen", "status": "recorded"},
+            {"$set": {"status": "erased", "settled_at": now}},
+        )
+        changed += int(done.modified_count or cancelled.modified_count)
+    return changed
 
 
 def get(db: Database, delivery_id: str) -> dict | None:

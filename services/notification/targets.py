@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 
@@ -79,13 +80,31 @@ def post(url: str, body: bytes, headers: dict, allowed: frozenset[str], timeout_
     kind = _PinnedTLS if parts.scheme == "https" else _Pinned
     connection = kind(host, port, address, timeout_s)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # each socket wait has its own time limit; this cuts the connection when the whole
+    # attempt's is up (a receiver trickling its answer a byte at a time)
+    cutoff = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection,))
+    cutoff.daemon = True
+    cutoff.start()
     try:
         connection.request("POST", path, body=body, headers={**headers, "Host": parts.netloc})
-        connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
         response = connection.getresponse()
         response.read(MAX_ANSWER)  # the answer's start only: what it says does not matter
+        if time.monotonic() >= deadline:
+            raise TimeoutError("the attempt took longer than its time limit")
         return response.status
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        if time.monotonic() >= deadline:
+            raise AttemptFailed(f"{parts.netloc}: timed out after {timeout_s:g} s") from None
         raise AttemptFailed(f"{parts.netloc}: {type(exc).__name__}: {exc}") from None
     finally:
+        cutoff.cancel()
         connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -15,7 +15,7 @@ import base64
 import ipaddress
 import secrets
 import urllib.parse
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from standardwebhooks import Webhook
@@ -101,13 +101,17 @@ def refused_address(address: str) -> str | None:
 
     Anything not globally routable is refused: loopback, private (RFC 1918, unique local),
     link-local (169.254.0.0/16, where cloud metadata lives), carrier-grade NAT, multicast,
-    reserved, unspecified; an IPv4 address mapped into IPv6 is judged as itself."""
+    reserved, unspecified; an IPv4 address mapped into IPv6 or wrapped by 6to4 is judged as
+    itself, a Teredo address refused."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return f"{address!r} is not an IP address"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.teredo is not None:
+            return f"{ip} is a Teredo tunnel address"
+        # an IPv4 address mapped into IPv6, or wrapped by 6to4 (2002::/16), is judged as itself
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     for label, bad in (
         ("loopback", ip.is_loopback),
         ("link-local (cloud metadata)", ip.is_link_local),
@@ -153,7 +157,9 @@ def signing_secrets(subscription: dict, now: datetime) -> list[str]:
 
 
 def headers(delivery_id: str, body: str, keys: list[str], now: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers of one attempt."""
+    """The Standard Webhooks headers of one attempt (``now`` in any zone: the library signs
+    the time as if it were UTC, so it gets it in UTC)."""
+    now = now.astimezone(UTC)
     signatures = " ".join(Webhook(k).sign(delivery_id, now, body) for k in keys)
     return {
         "webhook-id": delivery_id,

@@ -18,7 +18,14 @@ from deploy.platform import healthy
 from tests.conftest import AMQP_URI, MONGO_URI
 from tests.support.client import API_KEY, Platform, SuaraClient
 from tests.support.platform import NativePlatform
-from tests.support.providers import GRAPH_PORT, GRAPH_TOKEN, Graph
+from tests.support.providers import (
+    GRAPH_PORT,
+    GRAPH_TOKEN,
+    PHONE_NUMBER_ID,
+    SMS_FROM,
+    TWILIO_ACCOUNT_SID,
+    Graph,
+)
 from tests.support.webhooks import WEBHOOK_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +47,9 @@ def docker_engine_problem() -> str | None:
     if done.returncode != 0:
         return "no Docker engine answers (docker info: " + done.stderr.decode()[-200:].strip() + ")"
     return None
+
+
+ONCALL_NUMBER = "+6281100000911"  # BPBD's on-call phone
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +100,18 @@ def platform(request, run_id, tmp_path_factory):
             "SUARA_WHATSAPP_GRAPH_URL": f"http://127.0.0.1:{GRAPH_PORT}",
             "SUARA_WHATSAPP_MEDIA_HOSTS": f"127.0.0.1:{GRAPH_PORT}",
             "SUARA_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            # ... and notification's replies through them (the same stand-in records them)
+            "SUARA_WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+            "SUARA_TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "SUARA_SMS_API_URL": f"http://127.0.0.1:{GRAPH_PORT}",
+            "SUARA_SMS_FROM": SMS_FROM,
+            # departments' mail and on-call numbers (tests/e2e/test_departments.py); no quiet
+            # hours (the tests run at any time of day: tests/integration holds messages)
+            "SUARA_DEPARTMENT_EMAILS": ",".join(
+                f"{d}={d}@dinas.e2e.test" for d in ("bpbd", "dinas-pupr", "dlh", "dindagkop-ukm")
+            ),
+            "SUARA_DEPARTMENT_ONCALL": f"bpbd=whatsapp:{ONCALL_NUMBER}",
+            "SUARA_QUIET_HOURS": "",
             # notification mails citizens through Mailpit (deploy/local-servers.sh, :1025),
             # reading their addresses from intake with this key
             "SUARA_NOTIFICATION_API_KEY": API_KEY,

@@ -49,21 +49,31 @@ def test_the_citizen_hears_of_their_report_and_each_move_in_their_language(clien
     assert client.move(feedback_id, PUPR, status="acknowledged").status_code == 200
     done = client.move(feedback_id, PUPR, status="resolved", note="Patched <b>today</b>")
     assert done.status_code == 200, done.text
-    mails = wait_for(lambda: len(m := mails_to(address)) >= 3 and m, timeout=30)
+    mails = wait_for(lambda: len(m := mails_to(address)) >= 4 and m, timeout=30)
     subjects = sorted(m["Subject"] for m in mails)
     assert subjects == sorted(
         [
             f"Report {feedback_id} received",
+            f"Report {feedback_id} went to Dinas PUPR",
             f"Report {feedback_id}: acknowledged",
-            f"Report {feedback_id}: resolved",
+            f"Report {feedback_id} resolved: rate the resolution",
         ]
     )
-    resolved = body(next(m["ID"] for m in mails if m["Subject"].endswith("resolved")))
+    resolved = body(next(m["ID"] for m in mails if "resolved" in m["Subject"]))
     assert "Patched <b>today</b>" in resolved["Text"]
     assert "&lt;b&gt;" in resolved["HTML"]  # escaped in the HTML part
+    assert f"/track/{feedback_id}?token=" in resolved["Text"]  # where to rate it
+    # every mail says how to stop them, in its text and in the headers a mail client offers
+    unsubscribe = resolved["Text"].rsplit("Stop e-mails from Suara: ", 1)[1].split()[0]
+    assert "/unsubscribe/" in unsubscribe and "@" not in unsubscribe
+    headers = requests.get(f"{INBOX}/api/v1/message/{resolved['ID']}/headers", timeout=5).json()
+    assert headers["List-Unsubscribe"] == [f"<{unsubscribe}>"]
+    assert headers["List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
     sent = [d for d in client.deliveries(feedback_id) if d["audience"] == "citizen"]
     assert all("@" not in str(d) for d in sent)  # a hash, never the address, in the log
-    assert {d["status"] for d in sent if d["kind"] in ("received", "status.1")} == {"sent"}
+    done_kinds = {"received", "categorized.r1", "status.1", "status.2"}
+    assert {d["status"] for d in sent if d["kind"] in done_kinds} == {"sent"}
+    assert len(mails_to(address)) == 4  # each once
 
 
 def test_a_citizen_without_an_address_is_not_mailed(client, inbox):

@@ -1,17 +1,34 @@
-"""A stand-in for the providers' own APIs (the WhatsApp Graph API's media endpoints), a real
-HTTP server on loopback that records what it was asked, so that tests point Suara at it."""
+"""A stand-in for the providers' own APIs, a real HTTP server on loopback that records what it
+was asked, so that tests point Suara at it: the WhatsApp Graph API's media endpoints and its
+messages endpoint (POST /{phone number id}/messages), and Twilio's Messages API (POST
+/2010-04-01/Accounts/{sid}/Messages.json)."""
 
 from __future__ import annotations
 
 import io
 import json
 import threading
+import urllib.parse
+import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
 GRAPH_PORT = 18099
 GRAPH_TOKEN = "graph-test-token"
+PHONE_NUMBER_ID = "109876543210"  # Suara's WhatsApp number, as the Cloud API names it
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+SMS_FROM = "+6285700000000"
+
+
+@dataclass
+class Sent:
+    """A message Suara sent through a provider: ``to`` and the parsed body."""
+
+    channel: str  # whatsapp | sms
+    to: str
+    body: dict
 
 
 def jpeg_with_gps() -> bytes:
@@ -28,6 +45,7 @@ class Graph:
 
     def __init__(self, port: int = GRAPH_PORT):
         self.requests: list[str] = []
+        self.sent: list[Sent] = []
         self.photo = jpeg_with_gps()
         graph = self
 
@@ -50,6 +68,22 @@ class Graph:
                 body = json.dumps({"url": url, "mime_type": "image/jpeg", "id": media_id})
                 return self._send(200, body.encode(), "application/json")
 
+            def do_POST(self):  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == f"/{PHONE_NUMBER_ID}/messages":
+                    if self.headers.get("Authorization") != f"Bearer {GRAPH_TOKEN}":
+                        return self._send(401, b'{"error": {"code": 190}}', "application/json")
+                    body = json.loads(raw)
+                    graph.sent.append(Sent("whatsapp", body["to"], body))
+                    answer = {"messages": [{"id": f"wamid.{uuid.uuid4().hex}"}]}
+                    return self._send(200, json.dumps(answer).encode(), "application/json")
+                if self.path == f"/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json":
+                    form = dict(urllib.parse.parse_qsl(raw.decode()))
+                    graph.sent.append(Sent("sms", form["To"], form))
+                    answer = {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}
+                    return self._send(201, json.dumps(answer).encode(), "application/json")
+                return self._send(404, b"{}", "application/json")
+
             def _send(self, status, body, kind):
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
@@ -62,6 +96,11 @@ class Graph:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def sent_to(self, number: str) -> list[Sent]:
+        """What was sent to ``number`` (digits, with or without +)."""
+        digits = number.lstrip("+")
+        return [m for m in list(self.sent) if m.to.lstrip("+") == digits]
 
     def __enter__(self) -> Graph:
         self.thread.start()

@@ -121,6 +121,10 @@ VALID = {
         "reason": "failed 8 time(s); last: SMTP 127.0.0.1:1025: refused",
         "failed_at": "2026-12-02T03:00:00.000Z",
     },
+    ("intake", "feedback.erased"): lambda: {
+        "feedback_id": FID,
+        "erased_at": "2026-12-02T03:00:00.000Z",
+    },
     ("intake", "feedback.overdue"): lambda: {
         "feedback_id": FID,
         "department_id": "bpbd",

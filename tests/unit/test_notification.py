@@ -36,6 +36,7 @@ ALLOWED_KEYS = {
     "from_department_id",
     "due_at",
     "score",
+    "oncall",
 }
 
 
@@ -146,12 +147,15 @@ def test_categorized_without_revision_counts_as_revision_one():
     assert kinds == ["categorized.r1", "assigned.r1"]
 
 
-def test_urgent_alerts_the_department():
-    [delivery] = deliveries.plan(urgent(), now=NOW)
-    assert delivery["_id"] == f"{FID}:urgent:department"
-    assert (delivery["audience"], delivery["recipient"]) == ("department", "BPBD")
-    assert delivery["reasons"] == ["banjir setinggi dada"]
-    assert delivery["category"] == "flooding"
+def test_urgent_alerts_the_department_and_its_oncall_number():
+    mail, oncall = deliveries.plan(urgent(), now=NOW)
+    assert mail["_id"] == f"{FID}:urgent:department"
+    assert oncall["_id"] == f"{FID}:urgent.oncall:department"
+    assert oncall["oncall"] is True and "oncall" not in mail
+    for delivery in (mail, oncall):
+        assert (delivery["audience"], delivery["recipient"]) == ("department", "BPBD")
+        assert delivery["reasons"] == ["banjir setinggi dada"]
+        assert delivery["category"] == "flooding"
 
 
 @pytest.mark.parametrize("make", [received, categorized, urgent])
@@ -168,7 +172,7 @@ def test_ids_are_deterministic(make):
 def test_ids_of_one_feedback_never_collide():
     plans = [received(), categorized(1), categorized(2), urgent()]
     ids = [d["_id"] for ev in plans for d in deliveries.plan(ev)]
-    assert len(ids) == len(set(ids)) == 6
+    assert len(ids) == len(set(ids)) == 7
     assert all(i.startswith(f"{FID}:") for i in ids)
 
 
