@@ -100,6 +100,12 @@ SETTINGS = (
     Setting("SUARA_REOPEN_DAYS", "14", "days after resolution in which the citizen may reopen"),
     Setting("SUARA_DEADLINE_SWEEP_S", "30", "how often intake looks for cases past due"),
     Setting(
+        "SUARA_SLA_WARNING_AT",
+        "0.75",
+        "the share of a case's time from report to due time after which its department is "
+        "warned (feedback.due_soon); 0: no warning",
+    ),
+    Setting(
         "SUARA_PUBLIC_URL",
         "http://127.0.0.1:8001",
         "the address citizens and providers reach intake at (links, webhook signatures)",
@@ -402,6 +408,17 @@ def quiet_hours(raw: str):
         raise ConfigError(f"SUARA_QUIET_HOURS: {exc}") from None
 
 
+def sla_warning_at(env: Mapping[str, str]) -> float:
+    raw = (env.get("SUARA_SLA_WARNING_AT") or "0.75").strip()
+    try:
+        share = float(raw)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share < 1:
+        raise ConfigError(f"SUARA_SLA_WARNING_AT: a share in [0, 1), e.g. 0.75, got {raw!r}")
+    return share
+
+
 def parse_clock(raw: str, setting: str) -> tuple[int, int]:
     """``"07:00"`` -> (7, 0)."""
     found = re.fullmatch(r"(\d{1,2}):(\d{2})", raw.strip())
@@ -599,6 +616,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             env.get("SUARA_URGENT_SLA_HOURS", ""), "SUARA_URGENT_SLA_HOURS"
         ),
         "REOPEN_DAYS": _days(env, "SUARA_REOPEN_DAYS", 14.0),
+        "SLA_WARNING_AT": sla_warning_at(env),
         "PUBLIC_URL": _url(env.get("SUARA_PUBLIC_URL") or "http://127.0.0.1:8001"),
         "PHOTO_MAX_BYTES": int(_days(env, "SUARA_PHOTO_MAX_MB", 5.0) * 1_000_000),
         "FORM_RATE_LIMIT": parse_rate(env.get("SUARA_FORM_RATE_LIMIT") or "5/600"),

@@ -156,6 +156,17 @@ class FeedbackOverdue(EventData):
     overdue_at = fields.String(required=True)
 
 
+class FeedbackDueSoon(EventData):
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
+    department = fields.String(allow_none=True)
+    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
+    priority = fields.String(allow_none=True, validate=validate.OneOf(("normal", "urgent")))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    due_at = fields.String(required=True)
+    warned_at = fields.String(required=True)
+
+
 class FeedbackStatusRequested(EventData):
     feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))  # asked
     question_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -274,6 +285,14 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             FeedbackOverdue,
             "a case passed its SLA due time while still being worked (once per case)",
             ("intake", "notification", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.due_soon",
+            FeedbackDueSoon,
+            "a case still being worked reached SUARA_SLA_WARNING_AT of its time to its due time "
+            "(once per case and due time): the department is warned",
+            ("intake", "notification"),
         ),
         EventSpec(
             "intake",

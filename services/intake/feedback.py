@@ -250,6 +250,8 @@ def categorization_update(
     if not record.get("imported"):
         submitted = _aware(record["created_at"])
         fields["due_at"] = policy.due_at(submitted, data["category"], data["priority"])
+        if fields["due_at"] != _aware_or_none(record.get("due_at")):
+            fields["due_soon_at"] = None  # a new due time: its own warning
     return guarded(record, {"$set": fields})
 
 
@@ -380,6 +382,42 @@ def rating(
     return (*guarded(record, _staging(update, events, now)), events)
 
 
+def warning_due(record: dict, policy: sla.Policy, now: datetime) -> bool:
+    """Has the case reached its warning time, still worked, not warned, not overdue yet?"""
+    due = _aware_or_none(record.get("due_at"))
+    warn = sla.warning_time(_aware(record["created_at"]), due, policy.warning_at)
+    return (
+        warn is not None
+        and record["status"] in sla.RUNNING
+        and not record.get("imported")
+        and record.get("due_soon_at") is None
+        and record.get("overdue_at") is None
+        and warn <= now <= due
+    )
+
+
+def due_soon(record: dict, now: datetime | None = None) -> tuple[dict, dict, list[dict]]:
+    """(filter, update, staged events) warning a case's department before its due time:
+    ``feedback.due_soon`` is staged once, in the same write that records ``due_soon_at``."""
+    now = now or datetime.now(UTC)
+    event = _event(
+        record,
+        "feedback.due_soon",
+        {
+            "department_id": record.get("department_id"),
+            "department": record.get("department"),
+            "category": record.get("category"),
+            "priority": record.get("priority"),
+            "status": record["status"],
+            "due_at": _iso(record["due_at"]),
+            "warned_at": _iso(now),
+        },
+    )
+    update = _staging({"$set": {"due_soon_at": now, "updated_at": now}}, [event], now)
+    query, update = guarded(record, update)
+    return {**query, "due_soon_at": None}, update, [event]
+
+
 def overdue(record: dict, now: datetime | None = None) -> tuple[dict, dict, list[dict]]:
     """(filter, update, staged events) marking a case past its due time: ``feedback.overdue``
     is staged once, in the same write that records ``overdue_at``."""
@@ -483,7 +521,8 @@ def worklist_entry(record: dict, policy: sla.Policy) -> dict:
     is_open = status not in lifecycle.FINAL and not record.get("imported")
     wake = None
     if is_open and status in sla.RUNNING and due is not None and not record.get("overdue_at"):
-        wake = due
+        warn = sla.warning_time(_aware(record["created_at"]), due, policy.warning_at)
+        wake = warn if warn is not None and record.get("due_soon_at") is None else due
     elif is_open and status == "resolved" and record.get("resolved_at") is not None:
         wake = _aware(record["resolved_at"]) + policy.reopen_window
     return {

@@ -377,10 +377,11 @@ def sync_worklist(db: Database, policy: sla.Policy, feedback_id: str) -> None:
 def sweep_deadlines(
     db: Database, publish: Callable[[dict], None], policy: sla.Policy, now: datetime | None = None
 ) -> int:
-    """Look at the cases whose deadline has come: a case past its due time is announced
-    overdue (once: the write that stages ``feedback.overdue`` records ``overdue_at``); a
-    resolved case whose reopen window has passed closes. Reads only the work list's due
-    entries and, by ``_id``, their cases. Returns how many cases changed."""
+    """Look at the cases whose deadline has come: a case near its due time is announced
+    ``feedback.due_soon`` (once per due time), a case past it overdue (once: the write that
+    stages ``feedback.overdue`` records ``overdue_at``); a resolved case whose reopen window
+    has passed closes. Reads only the work list's due entries and, by ``_id``, their cases.
+    Returns how many cases changed."""
     now = now or datetime.now(UTC)
     changed = 0
 
@@ -389,6 +390,8 @@ def sweep_deadlines(
         resolved_at = record.get("resolved_at") and record["resolved_at"].replace(tzinfo=UTC)
         if sla.is_overdue(record["status"], due, now) and record.get("overdue_at") is None:
             return feedback.overdue(record, now)
+        if feedback.warning_due(record, policy, now):
+            return feedback.due_soon(record, now)
         if lifecycle.closes_by_itself(record["status"], resolved_at, now, policy.reopen_window):
             return feedback.status_change(record, lifecycle.Move("closed"), "system", "system", now)
         return None  # a stale entry: the sync brings it up to date

@@ -551,6 +551,10 @@ class IntakeService:
     def on_reassigned(self, event):
         handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])
 
+    @event_handler("intake", "feedback.due_soon")
+    def on_due_soon(self, event):
+        handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])
+
     @event_handler("intake", "feedback.overdue")
     def on_overdue(self, event):
         handlers.sync_worklist(self.db, self.policy, event.data["feedback_id"])

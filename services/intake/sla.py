@@ -28,6 +28,7 @@ class Policy:
     urgent_hours: Mapping[str, float] = field(default_factory=dict)  # overrides, calendar
     reopen_window: timedelta = timedelta(days=14)
     taxonomy: Taxonomy = TAXONOMY
+    warning_at: float = 0.75  # the share of the time to the due time that warns (0: never)
 
     @classmethod
     def from_config(cls, config: Mapping) -> Policy:
@@ -36,6 +37,7 @@ class Policy:
             config.get("SLA_HOURS") or {},
             config.get("URGENT_SLA_HOURS") or {},
             timedelta(days=config.get("REOPEN_DAYS", 14)),
+            warning_at=config.get("SLA_WARNING_AT", 0.75),
         )
 
     def due_at(self, submitted_at: datetime, category: str, priority: str | None) -> datetime:
@@ -44,6 +46,14 @@ class Policy:
             hours = self.urgent_hours.get(category, entry.urgent_sla_hours)
             return submitted_at + timedelta(hours=hours)
         return self.calendar.add(submitted_at, self.hours.get(category, entry.sla_hours))
+
+
+def warning_time(submitted_at: datetime, due_at: datetime | None, share: float) -> datetime | None:
+    """When a case's department is warned: ``share`` of the way from its report to its due
+    time (wall-clock); None without a due time or with warnings off."""
+    if due_at is None or share <= 0 or due_at <= submitted_at:
+        return None
+    return submitted_at + (due_at - submitted_at) * share
 
 
 def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:

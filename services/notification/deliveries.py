@@ -112,6 +112,21 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
                 priority=data.get("priority"),
             )
         ]
+    if event.type == "feedback.due_soon":
+        # one warning per due time (a recategorization that moves it warns again)
+        return [
+            _delivery(
+                fid,
+                f"sla_warning.{data['due_at']}",
+                "department",
+                data.get("department") or data.get("department_id") or "triage",
+                event,
+                now,
+                due_at=data["due_at"],
+                category=data.get("category"),
+                priority=data.get("priority"),
+            )
+        ]
     if event.type == "feedback.rated":
         return [
             _delivery(

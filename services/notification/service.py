@@ -56,6 +56,10 @@ class NotificationService:
     def on_overdue(self, event):
         handlers.on_event(self.db, self.config, self.ports, event)
 
+    @event_handler("intake", "feedback.due_soon")
+    def on_due_soon(self, event):
+        handlers.on_event(self.db, self.config, self.ports, event)
+
     @event_handler("intake", "feedback.rated")
     def on_rated(self, event):
         handlers.on_event(self.db, self.config, self.ports, event)

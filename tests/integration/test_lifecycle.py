@@ -154,7 +154,7 @@ def test_a_transfer_hands_over_and_a_recategorization_does_not_take_it_back(inta
 def test_overdue_is_announced_once_however_often_and_wherever_the_sweep_runs(intake_db):
     fid = new_case(intake_db, T0)  # due at T0 + 24 h
     published = Published()
-    assert handlers.sweep_deadlines(intake_db, published, POLICY, now=T0 + timedelta(hours=23)) == 0
+    assert handlers.sweep_deadlines(intake_db, published, POLICY, now=T0 + timedelta(hours=17)) == 0
     later = T0 + timedelta(hours=25)
     sweeps = [
         threading.Thread(
@@ -172,6 +172,45 @@ def test_overdue_is_announced_once_however_often_and_wherever_the_sweep_runs(int
     assert store.get(intake_db, fid)["overdue_at"] is not None
     page = handlers.list_cases(intake_db, BPBD, {"limit": 5, "overdue": True})
     assert [c["id"] for c in page["cases"]] == [fid]
+
+
+def test_the_department_is_warned_once_before_the_due_time(intake_db):
+    fid = new_case(intake_db, T0)  # due at T0 + 24 h: warned from three quarters of it, 18 h
+    published = Published()
+    assert handlers.sweep_deadlines(intake_db, published, POLICY, now=T0 + timedelta(hours=17)) == 0
+    assert published == []
+    soon = T0 + timedelta(hours=19)
+    sweeps = [
+        threading.Thread(target=handlers.sweep_deadlines, args=(intake_db, published, POLICY, soon))
+        for _ in range(3)
+    ]
+    for t in sweeps:
+        t.start()
+    for t in sweeps:
+        t.join()
+    handlers.sweep_deadlines(intake_db, published, POLICY, now=T0 + timedelta(hours=20))
+    (warning,) = published.of("due_soon")
+    assert warning["data"]["due_at"].startswith("2026-12-02T01:00")
+    assert (warning["data"]["department_id"], warning["data"]["status"]) == ("bpbd", "categorized")
+    assert store.get(intake_db, fid)["due_soon_at"] is not None
+    # then, past the due time, overdue (once), and no second warning
+    handlers.sweep_deadlines(intake_db, published, POLICY, now=T0 + timedelta(hours=25))
+    assert len(published.of("overdue")) == 1 and len(published.of("due_soon")) == 1
+
+
+def test_no_warning_when_warnings_are_off_or_the_case_is_resolved(intake_db):
+    quiet = sla.Policy(CALENDAR, reopen_window=timedelta(days=14), warning_at=0)
+    fid = new_case(intake_db, T0)
+    published = Published()
+    handlers.sweep_deadlines(intake_db, published, quiet, now=T0 + timedelta(hours=20))
+    assert published == []
+    other = new_case(intake_db, T0)
+    for status in ("acknowledged", "in_progress"):
+        handlers.change_status(intake_db, published, POLICY, other, lifecycle.Move(status), BPBD)
+    done = lifecycle.Move("resolved", "pompa dipasang")
+    handlers.change_status(intake_db, published, POLICY, other, done, BPBD)
+    handlers.sweep_deadlines(intake_db, published, POLICY, now=T0 + timedelta(hours=20))
+    assert [e["data"]["feedback_id"] for e in published.of("due_soon")] == [fid]
 
 
 def test_a_resolved_case_is_not_overdue_and_closes_after_the_reopen_window(intake_db):

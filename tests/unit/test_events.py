@@ -125,6 +125,16 @@ VALID = {
         "feedback_id": FID,
         "erased_at": "2026-12-02T03:00:00.000Z",
     },
+    ("intake", "feedback.due_soon"): lambda: {
+        "feedback_id": FID,
+        "department_id": "bpbd",
+        "department": "BPBD",
+        "category": "flooding",
+        "priority": "normal",
+        "status": "acknowledged",
+        "due_at": "2026-12-02T03:00:00.000Z",
+        "warned_at": "2026-12-02T01:00:00.000Z",
+    },
     ("intake", "feedback.overdue"): lambda: {
         "feedback_id": FID,
         "department_id": "bpbd",

@@ -528,6 +528,7 @@ def test_categorization_update_is_guarded_by_the_version_and_sets_the_due_time()
             "categorization_revision": 2,
             "updated_at": NOW,
             "due_at": NOW + timedelta(hours=2),  # flooding, urgent: 2 calendar hours
+            "due_soon_at": None,  # a new due time: warned of anew
             "version": 1,
         }
     }
@@ -641,10 +642,17 @@ def test_overdue_is_staged_in_the_write_that_records_it():
     assert (data["status"], data["department_id"]) == ("acknowledged", "bpbd")
 
 
-def test_the_work_list_entry_wakes_the_sweep_at_the_due_time_then_at_the_window_end():
+def test_the_work_list_entry_wakes_the_sweep_at_the_warning_the_due_time_then_the_window_end():
     due = NOW + timedelta(hours=3)
+    created = case()["created_at"]
     entry = feedback.worklist_entry(case(status="categorized", due_at=due), POLICY)
-    assert entry["open"] and entry["wake_at"] == due and entry["order"].startswith("2025-01-02T06")
+    # first at the warning (three quarters of the way from the report), then at the due time
+    warn = created + (due - created) * 0.75
+    assert entry["open"] and entry["wake_at"] == warn and entry["order"].startswith("2025-01-02T06")
+    warned = feedback.worklist_entry(
+        case(status="categorized", due_at=due, due_soon_at=warn), POLICY
+    )
+    assert warned["wake_at"] == due
     late = feedback.worklist_entry(case(status="in_progress", due_at=due, overdue_at=NOW), POLICY)
     assert late["overdue"] and late["wake_at"] is None
     resolved = feedback.worklist_entry(case(status="resolved", resolved_at=NOW), POLICY)
