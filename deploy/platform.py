@@ -7,14 +7,17 @@ all.
 
     python deploy/platform.py [--with-servers] [service ...]
 
-With ``--with-servers`` it also starts RabbitMQ and FerretDB (deploy/local-servers.sh) when they
-are not running, and stops them again on the way out (only those it started).
+With ``--with-servers`` it also starts RabbitMQ, FerretDB and Mailpit (deploy/local-servers.sh)
+when they are not running, and stops them again on the way out (only those it started); and,
+for this local all-in-one platform, it fills in what lets it tell people (``local_defaults``):
+every mail lands in Mailpit's inbox.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -164,6 +167,29 @@ def supervise(procs: list[ServiceProcess], stopping) -> None:
         time.sleep(0.5)
 
 
+def local_defaults(env) -> dict[str, str]:
+    """What ``make run`` sets when it is not set, so that the local platform tells people:
+    notification's key to read reply addresses with (a fresh random one, added to
+    SUARA_API_KEYS), every department's address in Mailpit (``<id>@dinas.suara.localhost``), and
+    no quiet hours (a demo at night shows its mails). Production sets its own."""
+    from shared.taxonomy import TAXONOMY
+
+    extra: dict[str, str] = {}
+    if not env.get("SUARA_NOTIFICATION_API_KEY"):
+        key = secrets.token_urlsafe(24)
+        extra["SUARA_NOTIFICATION_API_KEY"] = key
+        extra["SUARA_API_KEYS"] = ",".join(
+            filter(None, [env.get("SUARA_API_KEYS", "").strip(" ,"), f"notification:{key}"])
+        )
+    if "SUARA_DEPARTMENT_EMAILS" not in env:
+        extra["SUARA_DEPARTMENT_EMAILS"] = ",".join(
+            f"{d}={d}@dinas.suara.localhost" for d in TAXONOMY.department_ids
+        )
+    if "SUARA_QUIET_HOURS" not in env:
+        extra["SUARA_QUIET_HOURS"] = ""
+    return extra
+
+
 def stop_servers() -> None:
     """Stop the local servers (only those deploy/local-servers.sh started from this checkout)."""
     subprocess.run([str(SERVERS_SCRIPT), "stop"], check=False)
@@ -190,6 +216,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started_servers = args.with_servers and start_servers()
+    if args.with_servers:
+        os.environ.update(local_defaults(os.environ))
     chosen = list(args.services or SERVICES)
     if "intake" in chosen and os.environ.get("SUARA_MAIL_API_KEY") and port_of(MAIL_BRIDGE) > 0:
         chosen.append(MAIL_BRIDGE)  # mail in: only with the key it hands mail to intake with

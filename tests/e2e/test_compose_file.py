@@ -60,7 +60,23 @@ def host_ports(service: dict) -> list[str]:
 
 def test_compose_spec_without_version(compose):
     assert "version" not in compose
-    assert set(compose["services"]) == {"rabbitmq", "mongodb", *SERVICES, "intake-mail"}
+    assert set(compose["services"]) == {
+        "rabbitmq",
+        "mongodb",
+        *SERVICES,
+        "intake-mail",
+        "mailpit",
+    }
+
+
+def test_notification_mails_through_mailpit_with_a_key_intake_knows(compose):
+    env = compose["services"]["notification"]["environment"]
+    assert env["SUARA_SMTP_HOST"] == "${SUARA_SMTP_HOST:-mailpit}"
+    assert env["SUARA_INTAKE_URL"] == "http://intake:8001"
+    key = env["SUARA_NOTIFICATION_API_KEY"].split(":-")[1].rstrip("}")
+    assert f"notification:{key}" in env["SUARA_API_KEYS"]
+    assert compose["services"]["mailpit"]["image"] == "axllent/mailpit:v1.33.1"
+    assert compose["services"]["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]
 
 
 def test_the_mail_bridge_runs_from_the_same_image_and_reaches_intake(compose):
