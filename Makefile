@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL := services/categorization/model/default.joblib
 AXE := tests/browser/node_modules/axe-core/axe.min.js
+DASHBOARD_LIBS := services/reporting/web/node_modules/leaflet/dist/leaflet.js
 SERVERS := deploy/local-servers.sh
 
 .PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
@@ -25,7 +26,11 @@ $(AXE): tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	@touch $@
 
-install: $(STAMP) $(MODEL) $(AXE) ## the virtualenv (.venv) with Suara and its tools, the default model, axe-core for the browser tests
+$(DASHBOARD_LIBS): services/reporting/web/package-lock.json
+	cd services/reporting/web && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+install: $(STAMP) $(MODEL) $(AXE) $(DASHBOARD_LIBS) ## the virtualenv (.venv) with Suara and its tools, the default model, axe-core for the browser tests, the dashboard's Chart.js and Leaflet
 
 model: $(STAMP) ## retrain the shipped default model from the corpus
 	$(BIN)/suara train --output $(MODEL)

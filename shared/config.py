@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from shared import events
 
 SERVICES = ("intake", "categorization", "notification", "reporting")
-TIMER_WORKERS = 2  # outbox sweeps and model reloads: never queued behind HTTP or AMQP work
+TIMER_WORKERS = 4  # outbox sweeps, model reloads, digests: never queued behind HTTP or AMQP work
 DEFAULT_PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
 
 
@@ -216,6 +216,12 @@ SETTINGS = (
     ),
     Setting("SUARA_DIGEST_AT", "07:00", "city time of the departments' daily digest"),
     Setting(
+        "SUARA_TILE_URL",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "the dashboard map's tile server (read by services/reporting/dashboard.py); none: no "
+        "tiles, the points on a plain background",
+    ),
+    Setting(
         "SUARA_WEBHOOK_RETRY_SCHEDULE_S",
         "5,300,1800,7200,18000,36000,36000",
         "the waits (seconds) before each retry of a failed delivery (webhooks, mails); then "
@@ -232,6 +238,24 @@ SETTINGS = (
         "SUARA_WEBHOOK_DISABLE_AFTER_S",
         "432000",
         "a webhook failing without a success this long (5 days) is switched off, its owner told",
+    ),
+    Setting(
+        "SUARA_SURGE_MIN",
+        "5",
+        "surge alerts: the fewest cases of one category in one kelurahan within the window "
+        "that make a surge (alert.spike_detected)",
+    ),
+    Setting(
+        "SUARA_SURGE_FACTOR",
+        "3",
+        "surge alerts: ... and at least this many times the pair's usual count for such a "
+        "window (its mean of the last 28 days)",
+    ),
+    Setting(
+        "SUARA_SURGE_WINDOW_MIN",
+        "60",
+        "surge alerts: the window in minutes (10-1440); a surge ends one window after its "
+        "count fell below the threshold",
     ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
@@ -572,6 +596,22 @@ def mail_bridge(env: Mapping[str, str] | None = None) -> dict:
     }
 
 
+def surge_rules(env: Mapping[str, str]) -> dict:
+    """``SUARA_SURGE_*``: what makes a surge (services/reporting/surges.py)."""
+    minimum = _positive(env, "SUARA_SURGE_MIN", 5)
+    window = _positive(env, "SUARA_SURGE_WINDOW_MIN", 60)
+    if not 10 <= window <= 1440:
+        raise ConfigError(f"SUARA_SURGE_WINDOW_MIN must be 10 to 1440 minutes, got {window}")
+    raw = (env.get("SUARA_SURGE_FACTOR") or "3").strip()
+    try:
+        factor = float(raw)
+    except ValueError:
+        factor = -1.0
+    if not 1 <= factor <= 1000:
+        raise ConfigError(f"SUARA_SURGE_FACTOR must be a number from 1 to 1000, got {raw!r}")
+    return {"min": minimum, "factor": factor, "window_min": window}
+
+
 def outbox_sweep_s(env: Mapping[str, str] | None = None) -> int:
     """Seconds between outbox sweeps (read at import by shared.outbox: @timer is fixed)."""
     return _int(os.environ if env is None else env, "SUARA_OUTBOX_SWEEP_S", 2)
@@ -665,5 +705,6 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             or f"http://127.0.0.1:{_int(env, 'SUARA_INTAKE_PORT', DEFAULT_PORTS['intake'])}",
             "SUARA_INTAKE_URL",
         ),
+        "SURGE": surge_rules(env),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
     }

@@ -212,6 +212,23 @@ class NotificationFailed(NotificationSent):
     failed_at = fields.String(required=True)
 
 
+class SpikeDetected(EventData):
+    """A surge of one category's cases in one kelurahan against its own usual rate (issue 13):
+    once per surge; no case, no text, nothing about anyone (services/reporting/surges.py)."""
+
+    alert_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    kelurahan = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kecamatan = fields.String(allow_none=True, validate=validate.Length(max=100))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
+    department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
+    count = fields.Integer(required=True, validate=validate.Range(min=1))  # in the window
+    window_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    baseline_per_hour = fields.Float(required=True, validate=validate.Range(min=0))
+    threshold = fields.Integer(required=True, validate=validate.Range(min=1))  # count needed
+    started_at = fields.String(required=True)  # the window's first case
+    detected_at = fields.String(required=True)
+
+
 @dataclass(frozen=True)
 class EventSpec:
     service: str  # the publisher
@@ -328,6 +345,15 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             "suara.notification.deliveries.dead) or the provider refused it",
             ("reporting",),
         ),
+        EventSpec(
+            "reporting",
+            "alert.spike_detected",
+            SpikeDetected,
+            "a surge of one category's cases in one kelurahan: at least SUARA_SURGE_MIN in "
+            "SUARA_SURGE_WINDOW_MIN minutes and SUARA_SURGE_FACTOR times its usual rate (once "
+            "per surge; the subject and correlation id are the alert id)",
+            ("notification",),
+        ),
     )
 }
 
@@ -366,7 +392,13 @@ def json_object(body: bytes | str) -> dict:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """A time as events carry it: UTC, milliseconds, ``Z`` (a naive time is taken as UTC)."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def build(service: str, event_type: str, data: dict, *, subject: str, correlation_id: str) -> dict:

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 from services.categorization.triage import Decision
 from shared import outbox_entries
-from shared.events import now_iso
+from shared.events import iso, now_iso
 from shared.taxonomy import department_id
 
 SERVICE = "categorization"
 
 
-def _categorized(feedback_id: str, doc: dict, correlation_id: str) -> dict:
+def categorized_entry(feedback_id: str, doc: dict, correlation_id: str) -> dict:
+    """The outbox entry of ``feedback.categorized`` for a decision as stored."""
     return outbox_entries.entry(
         SERVICE,
         "feedback.categorized",
@@ -33,7 +34,7 @@ def _categorized(feedback_id: str, doc: dict, correlation_id: str) -> dict:
             "needs_review": doc["needs_review"],
             "language": doc.get("language"),
             "revision": doc["revision"],
-            "categorized_at": now_iso(),
+            "categorized_at": iso(doc.get("updated_at")) if doc.get("updated_at") else now_iso(),
             "imported": bool(doc.get("imported")),
         },
         subject=feedback_id,
@@ -74,7 +75,7 @@ def new_assignment(
         "created_at": now,
         "updated_at": now,
     }
-    entries = [_categorized(feedback_id, doc, correlation_id)]
+    entries = [categorized_entry(feedback_id, doc, correlation_id)]
     if decision.priority == "urgent" and not imported:  # history alerts no one
         entries.append(
             outbox_entries.entry(
@@ -124,7 +125,7 @@ def correction(
         "corrected_by": client,
         "updated_at": now,
     }
-    entry = _categorized(current["_id"], {**current, **corrected}, current["correlation_id"])
+    entry = categorized_entry(current["_id"], {**current, **corrected}, current["correlation_id"])
     return {"$set": {**corrected, "outbox_at": now}, "$push": {"outbox": entry}}
 
 

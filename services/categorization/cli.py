@@ -236,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     train_.add_argument("--seed", type=int, default=0)
     train_.set_defaults(handler=_cmd_train)
 
+    replay_ = commands.add_parser(
+        "replay",
+        help="rebuild a service's projection: replay intake's cases and categorization's "
+        "decisions to its own queues (shared/replay.py)",
+    )
+    replay_.add_argument("service", choices=["reporting"])
+    replay_.set_defaults(handler=_cmd_replay)
+
     import_ = commands.add_parser(
         "import", help="load earlier feedback (JSON lines or CSV) through intake, once"
     )
@@ -248,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_.set_defaults(handler=_cmd_import)
     return parser
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from shared import replay
+
+    counts = replay.run(args.service)
+    _log(f"suara replay {args.service}: {sum(counts.values())} events published")
+    return 0
 
 
 def _cmd_import(args: argparse.Namespace) -> int:

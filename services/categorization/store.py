@@ -24,6 +24,21 @@ def get(db: Database, feedback_id: str) -> dict | None:
     return db.decisions.find_one({"_id": feedback_id}, {"outbox": 0})
 
 
+def pages(db: Database, batch: int = 500):
+    """Every decision, in ``_id`` order, a page at a time (for ``suara replay``: a scan)."""
+    after = ""
+    while True:
+        page = list(
+            db.decisions.find({"_id": {"$gt": after}}, {"outbox": 0, "text": 0})
+            .sort("_id", 1)
+            .limit(batch)
+        )
+        if not page:
+            return
+        yield page
+        after = page[-1]["_id"]
+
+
 def insert(db: Database, decision: dict) -> bool:
     """Store the first decision for a feedback; False if one exists (a repeated event)."""
     if decision.get("needs_review"):  # queued first: a crash before the decision leaves an

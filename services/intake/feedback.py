@@ -464,8 +464,11 @@ def erasure(record: dict, now: datetime | None = None) -> tuple[dict, dict, list
     if is_erased(record):
         return None
     now = now or datetime.now(UTC)
+    language = (record.get("contact") or {}).get("language")
     changes: dict = {
-        "contact": None,
+        # the language the citizen chose is kept: it names no one, and the city's counts by
+        # language (and a rebuild of them, suara replay) keep it
+        "contact": {"language": language} if language else None,
         "reply_to": None,
         "text": privacy.redact(record["text"]),
         "location": erased_location(record.get("location")),

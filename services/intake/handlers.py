@@ -187,13 +187,14 @@ def _change(
     policy: sla.Policy,
     feedback_id: str,
     build: Callable[[dict], Change | None],
+    read: Callable[[Database, str], dict | None] = store.get,
 ) -> tuple[dict, bool]:
     """Read the case, ``build`` its change (which may refuse it), write it guarded by the
     version read, announce its events and bring the work list up to date; read again and
     build again if the case changed meanwhile. Returns the case as changed and True, or as
     found and False when ``build`` returns None (nothing to change)."""
     for _ in range(ATTEMPTS):
-        record = store.get(db, feedback_id)
+        record = read(db, feedback_id)
         if record is None:
             raise NotFound(feedback_id)
         change = build(record)
@@ -346,7 +347,11 @@ def erase(
     writes and announces nothing, and returns the case as first erased (it deletes again
     whatever a crash left behind). Raises NotFound or ChangedMeanwhile."""
     at = now or datetime.now(UTC)
-    record = _change(db, publish, policy, feedback_id, lambda r: feedback.erasure(r, at))[0]
+    # read with the contact: the erasure keeps the language the citizen chose
+    erased = _change(
+        db, publish, policy, feedback_id, lambda r: feedback.erasure(r, at), store.get_private
+    )
+    record = erased[0]
     _purge(db, record)
     return record
 

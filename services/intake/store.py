@@ -57,6 +57,21 @@ def get(db: Database, feedback_id: str) -> dict | None:
     return db.feedback.find_one({"_id": feedback_id}, PRIVATE_FIELDS)
 
 
+def pages(db: Database, batch: int = 500):
+    """Every stored case, in ``_id`` order, a page at a time, without personal data but the
+    language the citizen chose (for ``suara replay``: a scan, never on a request's path)."""
+    after = ""
+    while True:
+        found = db.feedback.find({"_id": {"$gt": after}}, {"reply_to": 0, "outbox": 0})
+        page = list(found.sort("_id", 1).limit(batch))
+        if not page:
+            return
+        for case in page:
+            case["contact"] = {"language": (case.get("contact") or {}).get("language")}
+        yield page
+        after = page[-1]["_id"]
+
+
 def get_private(db: Database, feedback_id: str) -> dict | None:
     """The case with its contact: for the reply-address endpoint only."""
     return db.feedback.find_one({"_id": feedback_id}, {"outbox": 0})

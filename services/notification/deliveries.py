@@ -33,6 +33,8 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
     """The deliveries an event calls for."""
     now = now or datetime.now(UTC)
     data = event.data
+    if event.type == "alert.spike_detected":
+        return _spike(event, now)
     fid = data["feedback_id"]
     if data.get("imported"):  # history loaded by `suara import`: nobody is told
         return []
@@ -170,3 +172,42 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
             ),
         ]
     return []
+
+
+# what a surge alert's deliveries carry for the department's message (messages.department_mail)
+SPIKE_VALUES = (
+    "alert_id",
+    "kelurahan",
+    "kecamatan",
+    "category",
+    "count",
+    "window_minutes",
+    "baseline_per_hour",
+    "threshold",
+    "started_at",
+    "detected_at",
+)
+
+
+def _spike(event: Event, now: datetime) -> list[dict]:
+    """A surge (``alert.spike_detected``, from reporting): the department's mail and its on-call
+    number, as for an urgent case; about no one case (``feedback_id`` None), once per alert."""
+    data = event.data
+    department = data.get("department_id") or "dinkominfo-triage"
+    facts = {k: data.get(k) for k in SPIKE_VALUES}
+    return [
+        {
+            "_id": f"{data['alert_id']}:{kind}:department",
+            "feedback_id": None,
+            "kind": kind,
+            "audience": "department",
+            "recipient": department,
+            "status": "recorded",
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "created_at": now,
+            **({"oncall": True} if kind == "spike.oncall" else {}),
+            **facts,
+        }
+        for kind in ("spike", "spike.oncall")
+    ]

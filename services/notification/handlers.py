@@ -88,6 +88,21 @@ def _mind_quiet_hours(config: dict, delivery: dict, now: datetime) -> None:
         delivery["held_for"] = "quiet_hours"
 
 
+def on_alert(db: Database, config: dict, ports: Ports, event: Event, now=None) -> int:
+    """``alert.spike_detected`` (reporting): the department's mail and its on-call number, as
+    for an urgent case, once per alert (the deliveries' ids name it; about no one case, so no
+    webhook: integrators bind their own queues to reporting.events). Returns how many were
+    sent now."""
+    now = now or datetime.now(UTC)
+    planned = deliveries.plan(event, now)
+    store.record(db, planned)
+    return sum(
+        attempt(db, config, ports, d["_id"], 0, now)
+        for d in planned
+        if _channel_for(config, d) is not None
+    )
+
+
 def on_erased(db: Database, event: Event, now=None) -> int:
     """``feedback.erased``: forget what the log kept of the case's citizen (the hash of their
     address, the notes quoted to them) and send them nothing more. A delivery being sent at
@@ -211,7 +226,10 @@ def attempt(
         _fail(db, config, ports, claimed, claimed.get("attempts", 0) + 1, str(exc), now)
         return 0
     except BaseException:
-        store.release(db, delivery_id)
+        if not claimed.get("handed_over"):
+            store.release(db, delivery_id)  # nothing went out: the retried event sends it
+        # else the relay or receiver has it and recording that failed: the claim lapses
+        # (store.SENDING_LEASE_S) and it is sent again then, the window the README states
         raise
 
 
@@ -343,6 +361,7 @@ def _tell_citizen(db: Database, config: dict, ports: Ports, delivery: dict, now)
 
 
 def _sent(db, ports, delivery: dict, route: recipients.Route, now, **fields) -> None:
+    delivery["handed_over"] = True
     # the address itself is not kept: a hash says to whom it went
     to = recipients.recipient_hash(route.to)
     attempts = delivery.get("attempts", 0) + 1
@@ -364,6 +383,7 @@ def _sent(db, ports, delivery: dict, route: recipients.Route, now, **fields) -> 
         attempts=attempts,
         **fields,
     )
+    store.forget_if_erased(db, delivery)
 
 
 # ---------------------------------------------------------------- departments
@@ -374,6 +394,8 @@ def _department_values(config: dict, delivery: dict) -> dict:
     and times; a digest reads the department's open cases from intake."""
     if delivery["kind"] == "digest":
         return _digest_values(config, delivery)
+    if messages.department_kind(delivery["kind"]) == "spike":  # a surge: about a place
+        return {**{k: delivery.get(k) for k in deliveries.SPIKE_VALUES}, "id": delivery["alert_id"]}
     return {
         "id": delivery["feedback_id"],
         "category": delivery.get("category"),
@@ -410,7 +432,10 @@ def _tell_department(db: Database, config: dict, ports: Ports, delivery: dict, n
         said = replies.Reply(
             text=mail.subject,
             template="",
-            template_params=(delivery["feedback_id"], mail.subject[: messages.PARAM_LIMIT]),
+            template_params=(
+                delivery["feedback_id"] or delivery.get("alert_id") or delivery["_id"],
+                mail.subject[: messages.PARAM_LIMIT],
+            ),
             language="id",
         )
         sent_id = replies.send_reply(
@@ -505,6 +530,7 @@ def _post_webhook(db: Database, config: dict, ports: Ports, delivery: dict, now)
     )
     if not 200 <= status < 300:
         raise targets.AttemptFailed(f"the receiver answered {status}")
+    delivery["handed_over"] = True
     store.webhook_succeeded(db, sub["_id"])
     attempts = delivery.get("attempts", 0) + 1
     staged = [_outcome_event("notification.sent", delivery, "webhook", attempts, now)]

@@ -54,6 +54,7 @@ DEPARTMENT_KINDS = (
     "reopened",
     "status",
     "digest",
+    "spike",
 )
 # a status change to these states has a template of its own
 _STATUS_TEMPLATES = {"resolved", "reopened"}
@@ -81,7 +82,8 @@ def kind_of(delivery_kind: str) -> str | None:
 def department_kind(delivery_kind: str) -> str | None:
     """The department template a delivery kind uses (``assigned.r1`` -> ``assigned``,
     ``assigned.t2`` -> ``transferred_in``, ``status.5`` -> ``status``, ``urgent``, ``overdue``,
-    ``rated``, ``sla_warning``, ``digest``); None for kinds only citizens get."""
+    ``rated``, ``sla_warning``, ``digest``, ``spike.oncall`` -> ``spike``); None for kinds only
+    citizens get."""
     base, _, rest = delivery_kind.partition(".")
     if base == "assigned":
         return "transferred_in" if rest.startswith("t") else "assigned"
@@ -162,6 +164,7 @@ _DEPARTMENT_NEEDS = {
     "rated": ("id", "score"),
     "status": ("id", "case_status"),
     "digest": ("department", "date"),
+    "spike": ("kelurahan", "count", "window_minutes"),
 }
 
 
@@ -175,7 +178,9 @@ def department_mail(kind: str, language: str | None, values: Mapping, tz: str = 
     datetime; shown in ``tz``); ``rated``: id, score; ``status`` (``status.N``): id,
     case_status (``reopened`` has its own words); ``digest``: department, date, open,
     overdue (counts, else counted from cases), cases (each id, status, due_at, overdue,
-    category; the overdue and soonest due first, at most DIGEST_LIMIT listed), cases_url.
+    category; the overdue and soonest due first, at most DIGEST_LIMIT listed), cases_url;
+    ``spike`` (``spike.oncall``): id (the alert's), kelurahan, kecamatan, category, count,
+    window_minutes, baseline_per_hour, threshold, started_at, detected_at.
     Any other value (a note, a name, an address) is ignored."""
     doc, lang = _department_templates(), _language(language)
     template = department_kind(kind)
@@ -197,10 +202,35 @@ def department_mail(kind: str, language: str | None, values: Mapping, tz: str = 
         "status": _word(doc["states"], state, lang),
         "case_url": str(values.get("case_url") or ""),
         **_digest_words(doc, lang, values, tz),
+        **_spike_words(lang, values, tz),
     }
     subject = _render(doc["subject"][template][lang], words)
     text = _render(doc["body"][template][lang], words)
     return _mail(lang, subject, text, "", links=(words["case_url"], words["cases_url"]))
+
+
+def _spike_words(lang: str, values: Mapping, tz: str) -> dict:
+    """A surge in one kelurahan (``spike``): where, how many in how long, against what is usual
+    there (the baseline, per hour; ``usual``: for a window of that length)."""
+    per_hour = float(values.get("baseline_per_hour") or 0)
+    window = int(values.get("window_minutes") or 0)
+    return {
+        "kelurahan": str(values.get("kelurahan") or ""),
+        "kecamatan": str(values.get("kecamatan") or ""),
+        "count": values.get("count") if values.get("count") is not None else "",
+        "window": window,
+        "baseline": _number(per_hour, lang),
+        "usual": _number(per_hour * window / 60, lang),
+        "threshold": values.get("threshold") if values.get("threshold") is not None else "",
+        "started_at": local_time(values.get("started_at"), lang, tz),
+        "detected_at": local_time(values.get("detected_at"), lang, tz),
+    }
+
+
+def _number(value: float, lang: str) -> str:
+    """A small rate as people read it: "0,25" in Indonesian, "0.25" in English."""
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if lang == "id" else text
 
 
 def _digest_words(doc: dict, lang: str, values: Mapping, tz: str) -> dict:

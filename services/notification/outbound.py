@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 import urllib.error
 import urllib.parse
 import urllib.request
 from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 from services.notification.messages import Mail
 
@@ -58,6 +59,15 @@ def work_list(intake_url: str, api_key: str, department_id: str, pages: int) -> 
     return cases, True
 
 
+def message_id(delivery_id: str, sender: str) -> str:
+    """The delivery's Message-ID, the same on every attempt (``<SU-....status.3.citizen@
+    suara.pekalongankota.go.id>``, the sender's domain): a mail sent again after a crash is
+    one a mail system recognises as a duplicate."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "suara.invalid"
+    local = re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]", "-", delivery_id.replace(":", "."))
+    return f"<{local.strip('.')}@{domain}>"
+
+
 def send_mail(smtp: dict, to: str, mail: Mail, delivery_id: str, unsubscribe: str = "") -> None:
     """One mail through the relay (STARTTLS and login when configured). Its Message-ID is
     derived from the delivery, so a mail sent again after a crash is recognisably the same.
@@ -69,7 +79,7 @@ def send_mail(smtp: dict, to: str, mail: Mail, delivery_id: str, unsubscribe: st
     message["From"] = smtp["sender"]
     message["To"] = to
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(idstring=delivery_id.replace(":", "."), domain="suara")
+    message["Message-ID"] = message_id(delivery_id, smtp["sender"])
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-reply loops
     if unsubscribe.startswith(("https://", "http://")):
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
@@ -77,11 +87,19 @@ def send_mail(smtp: dict, to: str, mail: Mail, delivery_id: str, unsubscribe: st
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     try:
-        with smtplib.SMTP(smtp["host"], smtp["port"], timeout=20) as client:
-            if smtp["starttls"]:
-                client.starttls()
-            if smtp["user"]:
-                client.login(smtp["user"], smtp["password"])
-            client.send_message(message)
+        client = smtplib.SMTP(smtp["host"], smtp["port"], timeout=20)
     except (smtplib.SMTPException, OSError) as exc:
         raise Unavailable(f"SMTP {smtp['host']}:{smtp['port']}: {exc}") from None
+    try:
+        if smtp["starttls"]:
+            client.starttls()
+        if smtp["user"]:
+            client.login(smtp["user"], smtp["password"])
+        client.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        client.close()
+        raise Unavailable(f"SMTP {smtp['host']}:{smtp['port']}: {exc}") from None
+    try:  # the relay has the mail: how it answers QUIT changes nothing
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()

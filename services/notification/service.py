@@ -72,6 +72,10 @@ class NotificationService:
     def on_erased(self, event):
         handlers.on_erased(self.db, event)
 
+    @event_handler("reporting", "alert.spike_detected")
+    def on_spike_detected(self, event):
+        handlers.on_alert(self.db, self.config, self.ports, event)
+
     @http("GET", "/api/v1/deliveries")
     @api
     def list_deliveries(self, request):

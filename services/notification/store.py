@@ -69,6 +69,8 @@ def forget_recipients(db: Database, feedback_id: str, now: datetime) -> int:
     """The citizen's data was erased in intake: every delivery of the case loses the hash of
     whom it went to and the note it quoted; a citizen's delivery not sent yet is cancelled.
     By ``_id``, through the case's index. Returns how many deliveries changed."""
+    # first the mark a message in flight looks for after it settles (``forget_if_erased``)
+    db.cases.update_one({"_id": feedback_id}, {"$set": {"erased": True}}, upsert=True)
     index = db.by_feedback.find_one({"_id": feedback_id}) or {}
     changed = 0
     for delivery_id in index.get("ids", []):
@@ -81,6 +83,13 @@ def forget_recipients(db: Database, feedback_id: str, now: datetime) -> int:
         )
         changed += int(done.modified_count or cancelled.modified_count)
     return changed
+
+
+def forget_if_erased(db: Database, delivery: dict) -> None:
+    """After a message settled: had its case been erased meanwhile (the erasure's pass over the
+    deliveries may have come before this settle), forget whom it went to now."""
+    if delivery.get("feedback_id") and case(db, delivery["feedback_id"]).get("erased"):
+        db.deliveries.update_one({"_id": delivery["_id"]}, {"$unset": {"to_hash": "", "note": ""}})
 
 
 def get(db: Database, delivery_id: str) -> dict | None:

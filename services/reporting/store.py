@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.reporting import projections
+from services.reporting import projections, surge_store
 
 COUNTER_SHARDS = 32
+# documents per day (and month) bucket: a day's writers spread over 2, and a report reads 2 each
+BUCKET_SHARDS = 2
 # One handler counts a feedback at a time (``reconcile``): it holds the feedback's lease this
 # long at most, far longer than its four writes take (each is bounded by pymongo's 30 s socket
 # timeout); a crashed handler's lease expires, and the redelivered event finishes its work.
@@ -34,10 +36,21 @@ def ensure_indexes(db: Database) -> None:
     # every event's read and write is by _id, the summary reads the counters, and the recount
     # scans: no secondary index to keep up on each write
     _create_counters(db)  # before the first event: no update of the counters needs an upsert
+    surge_store.ensure_indexes(db)  # the surges' outbox notes
 
 
-def apply(db: Database, change: tuple[dict, dict]) -> bool:
-    """Apply one projection update; False when it changed nothing (repeat or stale)."""
+def apply(db: Database, change: tuple[dict, dict] | list[tuple[dict, dict]]) -> bool:
+    """Apply an event's projection update(s), then count the feedback; False when nothing
+    changed (a repeat, or stale)."""
+    changes = change if isinstance(change, list) else [change]
+    changed = False
+    for one in changes:
+        changed = _project(db, one) or changed
+    reconcile(db, changes[0][0]["_id"])  # after a repeat too: a crash may have left it half done
+    return changed
+
+
+def _project(db: Database, change: tuple[dict, dict]) -> bool:
     query, update = change
     # Two events of one feedback may race to create its document: the loser's upsert fails
     # on the unique _id, and is tried again against the document that now exists. A second
@@ -50,7 +63,6 @@ def apply(db: Database, change: tuple[dict, dict]) -> bool:
             break
         except DuplicateKeyError:
             continue
-    reconcile(db, query["_id"])  # after a repeat too: a crash may have left it half done
     return changed
 
 
@@ -90,7 +102,7 @@ def reconcile(db: Database, feedback_id: str) -> None:
         pending = list(doc.get("pending_counts") or [])
         now = projections.contribution(doc)
         # as lists of strings: stored field names cannot have dots, nor arrays nest (FerretDB)
-        delta = projections.count_delta({k: 1 for k in doc.get("counted") or []}, now)
+        delta = projections.count_delta(projections.decode_counted(doc.get("counted") or []), now)
         if not delta and not pending:
             return  # counted already: a repeated event costs one read
         version = doc.get("counted_version")
@@ -103,7 +115,7 @@ def reconcile(db: Database, feedback_id: str) -> None:
         }
         if delta:
             change = {"id": uuid.uuid4().hex, "inc": [f"{k}:{n}" for k, n in delta.items()]}
-            update["$set"]["counted"] = sorted(now)
+            update["$set"]["counted"] = projections.encode_counted(now)
             update["$push"] = {"pending_counts": change}
             pending.append(change)
         taken = db.feedback.update_one({"_id": feedback_id, "counted_version": guard}, update)
@@ -125,22 +137,62 @@ def reconcile(db: Database, feedback_id: str) -> None:
         )
         raise
     if done.modified_count:  # else our lease expired and another handler finishes these
-        db.counters.update_one(
-            {"_id": shard}, {"$unset": {f"applied.{change['id']}": "" for change in pending}}
-        )
+        for change in pending:
+            for collection, doc_id, _ in _targets(shard, change):
+                db[collection].update_one(
+                    {"_id": doc_id}, {"$unset": {f"applied.{change['id']}": ""}}
+                )
+
+
+def bucket_id(bucket: str, shard: str) -> str:
+    """A bucket's document for a feedback of counter shard ``shard``: ``d:2026-12-02#3``."""
+    return f"{bucket}#{int(shard.rsplit('-', 1)[1]) % BUCKET_SHARDS}"
+
+
+def _targets(shard: str, change: dict) -> list[tuple[str, str, dict[str, int]]]:
+    """Where a staged change goes: (collection, document id, increments), the all-time
+    counters' shard first, then each bucket's document."""
+    grouped: dict[tuple[str, str], dict[str, int]] = {}
+    for item in change["inc"]:
+        key, _, n = item.rpartition(":")
+        bucket, sep, path = key.partition("|")
+        target = ("buckets", bucket_id(bucket, shard)) if sep else ("counters", shard)
+        grouped.setdefault(target, {})[path if sep else key] = int(n)
+    return [
+        (c, i, inc) for (c, i), inc in sorted(grouped.items(), key=lambda t: t[0][0] != "counters")
+    ]
 
 
 def _apply_change(db: Database, shard: str, change: dict) -> None:
-    """Add one staged change to its counters document, unless it was added already."""
-    inc = {k: int(n) for k, _, n in (item.rpartition(":") for item in change["inc"])}
+    """Add one staged change to each document it touches, unless it was added there already
+    (the change's id, recorded in the same write, says so)."""
+    for collection, doc_id, inc in _targets(shard, change):
+        if collection == "counters":
+            _add_to_counters(db, shard, change["id"], inc)
+        else:
+            _add_to_bucket(db, doc_id, change["id"], inc)
+
+
+def _add_to_counters(db: Database, shard: str, change_id: str, inc: dict[str, int]) -> None:
     for _ in range(2):
         done = db.counters.update_one(
-            {"_id": shard, f"applied.{change['id']}": {"$exists": False}},
-            {"$inc": inc, "$set": {f"applied.{change['id']}": datetime.now(UTC)}},
+            {"_id": shard, f"applied.{change_id}": {"$exists": False}},
+            {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}},
         )
         if done.matched_count or db.counters.find_one({"_id": shard}, {"_id": 1}):
             return  # added now, or already
         _create_counters(db)  # gone (a new or emptied database): create them, then add
+
+
+def _add_to_bucket(db: Database, doc_id: str, change_id: str, inc: dict[str, int]) -> None:
+    """A bucket's document is created by its first change (an upsert); two first changes
+    racing: the loser's insert fails on the unique _id and it is applied to the winner's."""
+    guard = {"_id": doc_id, f"applied.{change_id}": {"$exists": False}}
+    update = {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}}
+    try:
+        db.buckets.update_one(guard, update, upsert=True)
+    except DuplicateKeyError:  # it exists: applied already, or created meanwhile by another
+        db.buckets.update_one(guard, update)
 
 
 def _create_counters(db: Database) -> None:
@@ -168,6 +220,54 @@ def forget_applied(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
             db.counters.update_one({"_id": shard}, {"$unset": {f"applied.{c}": "" for c in old}})
             dropped += len(old)
     return dropped
+
+
+def forget_applied_in_buckets(db: Database, days, older_than_s: float = APPLIED_KEPT_S) -> int:
+    """As ``forget_applied``, in the buckets of ``days`` (the recent ones: where changes land)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    dropped = 0
+    for bucket in sorted({b for d in days for b in (f"d:{d.isoformat()}", f"m:{d:%Y-%m}")}):
+        for n in range(BUCKET_SHARDS):
+            doc = db.buckets.find_one({"_id": f"{bucket}#{n}"}, {"applied": 1}) or {}
+            old = [
+                change_id
+                for change_id, at in (doc.get("applied") or {}).items()
+                if at.replace(tzinfo=at.tzinfo or UTC) < cutoff
+            ]
+            if old:
+                db.buckets.update_one(
+                    {"_id": doc["_id"]}, {"$unset": {f"applied.{c}": "" for c in old}}
+                )
+                dropped += len(old)
+    return dropped
+
+
+def buckets(db: Database, names: list[str]) -> list[dict]:
+    """The documents of the named buckets (``d:2026-12-02``, ``m:2026-11``), each read by
+    ``_id``: ``BUCKET_SHARDS`` per bucket, whatever is stored."""
+    found = []
+    for bucket in names:
+        for n in range(BUCKET_SHARDS):
+            doc = db.buckets.find_one({"_id": f"{bucket}#{n}"}, {"applied": 0})
+            if doc is not None:
+                found.append(doc)
+    return found
+
+
+def recount_buckets(db: Database, names: list[str]) -> dict[str, dict]:
+    """The named buckets' cells counted again from the projection: a scan, for the recount
+    command and the tests only (``reports.nonzero`` of the live ones should equal it)."""
+    wanted = set(names)
+    cells: dict[str, dict[str, dict[str, int]]] = {name: {} for name in names}
+    for doc in db.feedback.find({"received": True}):
+        for key, n in projections.contribution(doc).items():
+            bucket, sep, path = key.partition("|")
+            if not sep or bucket not in wanted:
+                continue
+            _, cell, metric = path.split(".")
+            into = cells[bucket].setdefault(cell, {})
+            into[metric] = into.get(metric, 0) + n
+    return cells
 
 
 def open_database(mongo_uri: str, name: str):
@@ -226,10 +326,144 @@ def recount(db: Database) -> dict:
     counts: dict[str, int] = {}
     for doc in db.feedback.find({"received": True}):
         for key, n in projections.contribution(doc).items():
-            counts[key] = counts.get(key, 0) + n
+            if "|" not in key:  # a bucket's cell: the reports' own recount checks those
+                counts[key] = counts.get(key, 0) + n
     shard: dict = {"total": counts.get("total", 0)}
     for key, n in counts.items():
         group, _, value = key.partition(".")
         if value:
             shard.setdefault(group, {})[value] = n
     return projections.summary_from_counters([shard])
+
+
+def scan_cases(db: Database, query: dict, fields: dict, batch_size: int = 500):
+    """The projection's documents that ``query`` (``exports.scan_filter``) matches, in ``_id``
+    order, only ``fields``: a lazy cursor (close it when done). The open-data exports read a
+    page so, by ``_id`` range: a scan by nature, with no secondary index to keep up on the
+    hot path; the batch bounds what is held at once."""
+    return db.feedback.find(query, fields, sort=[("_id", 1)], batch_size=batch_size)
+
+
+# ---------------------------------------------------------------- the dashboard
+# the overdue table (``overdue``: one small document per open overdue case, by _id; the rules
+# in overdue.py) and the secret that signs staff sessions (``settings``)
+_PROJECTION_FIELDS = {
+    f: 1
+    for f in (
+        "text",
+        "status",
+        "case_status",
+        "status_seq",
+        "category",
+        "department_id",
+        "assigned_department_id",
+        "kecamatan",
+        "kelurahan",
+    )
+}
+
+
+def projection_of(db: Database, feedback_id: str) -> dict | None:
+    """The fields of a feedback's projection that the overdue table shows or decides by."""
+    return db.feedback.find_one({"_id": feedback_id}, _PROJECTION_FIELDS)
+
+
+def put_overdue(db: Database, row: dict) -> None:
+    for _ in range(2):  # two upserts racing: the loser replaces the winner's, the same row
+        try:
+            db.overdue.replace_one({"_id": row["_id"]}, row, upsert=True)
+            return
+        except DuplicateKeyError:
+            continue
+
+
+def drop_overdue(db: Database, feedback_id: str) -> None:
+    db.overdue.delete_one({"_id": feedback_id})
+
+
+def overdue_rows(db: Database, limit: int) -> list[tuple[dict, dict | None]]:
+    """Each overdue row with its feedback's projection (read by _id)."""
+    rows = list(db.overdue.find({}).limit(limit))
+    return [(row, projection_of(db, row["_id"])) for row in rows]
+
+
+def session_secrets(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:
+    """SUARA_SECRET_KEYS, or else the secret reporting made on its first sign-in (every
+    replica reads the same one)."""
+    import secrets  # only here: the rest of the store needs none
+
+    if configured:
+        return configured
+    found = db.settings.find_one({"_id": "dashboard-session-secret"})
+    if found is None:
+        try:
+            db.settings.insert_one(
+                {"_id": "dashboard-session-secret", "value": secrets.token_urlsafe(48)}
+            )
+        except DuplicateKeyError:  # another replica made it first
+            pass
+        found = db.settings.find_one({"_id": "dashboard-session-secret"})
+    return (found["value"],)
+
+
+# ---------------------------------------------------------------- the forum report's samples
+# ``forum_samples``: per month of submission and category (``forum.sample_id``) a reservoir
+# of at most ``forum.SAMPLE_CAP`` case ids, so the report reads a bounded number of texts
+_SAMPLED_FIELDS = {f: 1 for f in (*_PROJECTION_FIELDS, "submitted_at", "received", "channel")}
+_SAMPLED_FIELDS.update({f: 1 for f in ("department", "language", "priority", "overdue")})
+
+
+def sample_case(db: Database, data: dict, draw=None) -> bool:
+    """Offer a categorized case (``feedback.categorized``'s data) to its sample, after its
+    projection is written; True when it is in the sample now. A repeat changes nothing."""
+    import random
+
+    from pymongo import ReturnDocument
+
+    from services.reporting import forum
+
+    fid = data["feedback_id"]
+    doc = db.feedback.find_one({"_id": fid}, {"submitted_at": 1}) or {}
+    day = projections.city_day(doc.get("submitted_at")) or projections.city_day(
+        data.get("categorized_at")
+    )
+    if day is None:
+        return False
+    key = forum.sample_id(forum.month_of(day), data["category"])
+    for attempt in range(2):  # two first offers racing: the loser's upsert fails, then matches
+        try:
+            sample = db.forum_samples.find_one_and_update(
+                {"_id": key, "ids": {"$ne": fid}},
+                {"$inc": {"seen": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+            break
+        except DuplicateKeyError:
+            if attempt:
+                return False  # in the sample already: a repeat
+    slot = forum.reservoir_slot(sample["seen"], forum.SAMPLE_CAP, draw or random.randrange)
+    if slot is None:
+        return False
+    if sample["seen"] <= forum.SAMPLE_CAP:
+        done = db.forum_samples.update_one(
+            {"_id": key, "ids": {"$ne": fid}}, {"$push": {"ids": fid}}
+        )
+    else:  # over a slot that exists only: the sample never grows past its cap
+        done = db.forum_samples.update_one(
+            {"_id": key, "ids": {"$ne": fid}, f"ids.{slot}": {"$exists": True}},
+            {"$set": {f"ids.{slot}": fid}},
+        )
+    return bool(done.modified_count)
+
+
+def sampled_ids(db: Database, keys: list[str]) -> dict[str, list[str]]:
+    """The sampled case ids of the named samples (a few small documents, by ``_id``)."""
+    return {
+        d["_id"]: list(d.get("ids") or []) for d in db.forum_samples.find({"_id": {"$in": keys}})
+    }
+
+
+def sampled_case(db: Database, feedback_id: str) -> dict | None:
+    """A sampled case's projection: what its cell is made of, its text and submission."""
+    return db.feedback.find_one({"_id": feedback_id}, _SAMPLED_FIELDS)

@@ -314,8 +314,14 @@ def run(
     figures.counted = summary_total(urls) - total_before
     figures.duplicated = stored_twice + max(0, figures.counted - len(ids))
     figures.dead_lettered = count_dead(amqp_uri) - dead_before
-    depths = queue_depths(amqp_uri)
-    figures.undrained = {q: d for q, d in depths.items() if d and not q.endswith(".dead")}
+
+    def undrained() -> dict[str, int]:
+        return {q: d for q, d in queue_depths(amqp_uri).items() if d and not q.endswith(".dead")}
+
+    # a delivery a killed process had claimed is looked at again when its claim lapses (45 s),
+    # by a job waiting in a wait queue: in flight, not stuck; wait for it, then look
+    poll_until(lambda: not undrained(), 120, interval=1)
+    figures.undrained = undrained()
     log.stop()
     figures.unexpected_exits = list(unexpected_exits or [])
     figures.seconds = time.monotonic() - began

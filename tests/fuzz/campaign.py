@@ -73,19 +73,27 @@ def http_routes() -> list[Route]:
 
 
 _PAGES = re.compile(
-    r"^\S+ intake(/|/lapor|/track\S*|/unsubscribe\S*|/static/\S*|/media/\S*|/webhooks/\S*)( |$)"
+    r"^\S+ (intake(/|/lapor|/track\S*|/unsubscribe\S*|/static/\S*|/media/\S*|/webhooks/\S*)"
+    r"|reporting(/dashboard\S*|/api/v1/reports/forum\.(html|pdf)\S*))( |$)"
 )
 
 
 _RAW_PAGES = re.compile(
-    r"^b'[A-Z]+ (/|/lapor|/track|/unsubscribe|/static/|/media/|/webhooks/)[^ ]* HTTP"
+    r"^b'[A-Z]+ (/|/lapor|/track|/unsubscribe|/static/|/media/|/webhooks/|/dashboard"
+    r"|/api/v1/reports/forum\.)[^ ]* HTTP"
 )
+
+
+_EXPORTS = re.compile(r"^\S+ reporting/api/v1/exports/\S+\.(csv|jsonl)( |$)")
 
 
 def _not_json_by_design(what: str, content_type: str) -> bool:
     """Answers that are not JSON by design: Open311's .xml endpoints (errors too), as
     GeoReport v2 says; the citizen's pages (HTML), their static files and photos; the
-    providers' webhooks (TwiML, the handshake's plain text)."""
+    providers' webhooks (TwiML, the handshake's plain text); reporting's open-data exports
+    (CSV, JSON lines; their errors are JSON)."""
+    if _EXPORTS.match(what):
+        return content_type.split(";")[0] in ("text/csv", "application/jsonl")
     if "/open311/v2/" in what and ".xml" in what:
         return content_type.startswith("text/xml")
     if _PAGES.match(what) or _RAW_PAGES.match(what):
@@ -98,6 +106,8 @@ def _not_json_by_design(what: str, content_type: str) -> bool:
             "image/jpeg",
             "image/png",
             "image/webp",
+            "image/svg+xml",
+            "application/pdf",
         )
     return False
 

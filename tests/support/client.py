@@ -153,5 +153,10 @@ class Subscription:
         suffix = "." + event_type
         return [e for e in self.events if e["type"].endswith(suffix) and e["subject"] == subject]
 
+    def of_type(self, event_type: str) -> list[dict]:
+        """Every event of ``event_type`` so far, whatever its subject (an alert's is its id)."""
+        self.of(event_type, "")  # takes what has arrived
+        return [e for e in self.events if e["type"].endswith("." + event_type)]
+
     def close(self) -> None:
         self.connection.close()

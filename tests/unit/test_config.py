@@ -18,7 +18,7 @@ def test_defaults_of_each_service(service, port):
     assert cfg["MONGO_URI"] == "mongodb://127.0.0.1:27017/"
     assert cfg["AMQP_URI"] == "amqp://guest:guest@127.0.0.1:5672/"
     assert cfg["API_KEYS"] == {}
-    assert (cfg["PREFETCH"], cfg["HTTP_WORKERS"], cfg["max_workers"]) == (10, 10, 22)
+    assert (cfg["PREFETCH"], cfg["HTTP_WORKERS"], cfg["max_workers"]) == (10, 10, 24)
     assert cfg["MAX_ATTEMPTS"] == 5
     assert cfg["RETRY_DELAY_MS"] == 500
     assert cfg["OUTBOX_SWEEP_S"] == 2

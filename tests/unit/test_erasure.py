@@ -103,7 +103,7 @@ def erased(record: dict) -> tuple[dict, dict, list[dict], dict]:
 def test_erasure_takes_the_contact_the_reply_address_photos_and_identifiers():
     _, update, _, after = erased(case())
     changes = update["$set"]
-    assert changes["contact"] is None and changes["reply_to"] is None
+    assert changes["contact"] == {"language": "jv"} and changes["reply_to"] is None  # language kept
     assert changes["media"] is None and changes["media_url"] is None
     assert changes["request_fingerprint"] is None
     assert changes["text"] == (

@@ -145,6 +145,19 @@ VALID = {
         "due_at": "2026-12-02T03:00:00.000Z",
         "overdue_at": "2026-12-02T03:00:01.000Z",
     },
+    ("reporting", "alert.spike_detected"): lambda: {
+        "alert_id": "spike-0123456789abcdef",
+        "kelurahan": "Degayu",
+        "kecamatan": "Pekalongan Utara",
+        "category": "flooding",
+        "department_id": "bpbd",
+        "count": 5,
+        "window_minutes": 60,
+        "baseline_per_hour": 0.0119,
+        "threshold": 5,
+        "started_at": "2026-12-02T02:10:00.000Z",
+        "detected_at": "2026-12-02T03:00:00.000Z",
+    },
 }
 
 

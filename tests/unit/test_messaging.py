@@ -142,6 +142,7 @@ def test_all_exchanges_are_durable_topic_exchanges():
         "intake.events",
         "categorization.events",
         "notification.events",
+        "reporting.events",
         "suara.intake",
     }
     for exchange in DECLARED_EXCHANGES.values():

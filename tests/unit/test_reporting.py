@@ -82,6 +82,8 @@ def test_received_sets_what_it_knows_and_only_inserts_the_status():
         "kecamatan": "Pekalongan Utara",
         "kelurahan": "Panjang Wetan",
         "language": "id",
+        "text": "Banjir rob di Jl. Merdeka",  # redacted by intake, as in every event
+        "imported": False,
         "updated_at": NOW,
     }
     # a late received must not overwrite a status a categorized event already set
@@ -92,19 +94,27 @@ def test_received_sets_what_it_knows_and_only_inserts_the_status():
 def test_received_projects_no_text_and_copes_without_location():
     _, update = projections.on_received(received(location=None), now=NOW)
     assert update["$set"]["kecamatan"] is None and update["$set"]["kelurahan"] is None
-    assert "text" not in update["$set"]
 
 
 @pytest.mark.parametrize(("needs_review", "status"), [(True, "in_review"), (False, "categorized")])
 def test_categorized_applies_only_to_an_older_revision(needs_review, status):
-    query, update = projections.on_categorized(
+    first, (query, update) = projections.on_categorized(
         categorized(revision=3, needs_review=needs_review, method="manual"), now=NOW
+    )
+    # the first categorization's time, kept whatever order revisions come in
+    assert first == (
+        {"_id": FID},
+        {
+            "$min": {"first_categorized_at": "2025-01-02T03:04:06.000Z"},
+            "$setOnInsert": {"status": "received", "revision": 0, "status_seq": 0},
+        },
     )
     assert query == {"_id": FID, "revision": {"$lt": 3}}
     assert update == {
         "$set": {
             "category": "flooding",
             "department": "BPBD",
+            "department_id": None,
             "priority": "urgent",
             "method": "manual",
             "status": status,
@@ -136,6 +146,10 @@ def test_summary_adds_up_the_shards_with_overdue_and_satisfaction_from_counts():
         "by_status": {"received": 3},
         "by_priority": {},
         "by_channel": {},
+        "by_department": {},
+        "by_kecamatan": {},
+        "by_kelurahan": {},
+        "by_language": {},
         "overdue": 2,
         "satisfaction": {"ratings": 3, "mean_score": 3.33, "by_score": {"1": 1, "4": 1, "5": 1}},
     }
@@ -183,7 +197,7 @@ class Projection:
         return True
 
     def update_one(self, query: dict, update: dict, upsert: bool = False) -> None:
-        unknown = set(update) - {"$set", "$setOnInsert"}
+        unknown = set(update) - {"$set", "$setOnInsert", "$min", "$max"}
         if unknown:
             raise NotImplementedError(unknown)
         on_set, on_insert = update.get("$set", {}), update.get("$setOnInsert", {})
@@ -192,6 +206,7 @@ class Projection:
         doc = self.docs.get(query["_id"])
         if doc is not None and self._matches(doc, query):
             doc.update(copy.deepcopy(on_set))
+            self._extremes(doc, update)
             return
         if not upsert:
             return
@@ -200,15 +215,27 @@ class Projection:
         new = {k: v for k, v in query.items() if not isinstance(v, dict)}
         new.update(copy.deepcopy(on_insert))
         new.update(copy.deepcopy(on_set))
+        self._extremes(new, update)
         self.docs[new["_id"]] = new
 
-    def apply(self, change: tuple[dict, dict]) -> bool:
+    @staticmethod
+    def _extremes(doc: dict, update: dict) -> None:
+        """``$min``/``$max``: a missing field takes the value, else the smaller/larger stays."""
+        for field, value in update.get("$min", {}).items():
+            doc[field] = value if field not in doc else min(doc[field], value)
+        for field, value in update.get("$max", {}).items():
+            doc[field] = value if field not in doc else max(doc[field], value)
+
+    def apply(self, change) -> bool:
         """As services/reporting/store.apply: a duplicate key is a stale event, ignored."""
-        try:
-            self.update_one(*change, upsert=True)
-        except DuplicateKey:
-            return False
-        return True
+        changed = False
+        for one in change if isinstance(change, list) else [change]:
+            try:
+                self.update_one(*one, upsert=True)
+                changed = True
+            except DuplicateKey:
+                continue
+        return changed
 
 
 PROJECT = {
@@ -247,8 +274,12 @@ EXPECTED = {
     "kecamatan": "Pekalongan Utara",
     "kelurahan": "Panjang Wetan",
     "language": "id",
+    "text": "Banjir rob di Jl. Merdeka",
+    "imported": False,
     "category": "roads",
     "department": "Dinas PUPR",
+    "department_id": None,
+    "first_categorized_at": "2025-01-02T03:04:06.000Z",
     "priority": "urgent",
     "method": "manual",
     "status": "categorized",

@@ -1,0 +1,106 @@
+"""Reporting's use cases: the reports, read from the counters and the period's buckets."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from pymongo.database import Database
+
+from services.reporting import projections, reports, store
+
+
+def today() -> date:
+    return datetime.now(UTC).astimezone(projections.CITY_TZ).date()
+
+
+def _cells(db: Database, query: dict, start: date, end: date) -> list[tuple[dict, dict]]:
+    docs = store.buckets(db, reports.bucket_names(start, end))
+    return reports.selected(reports.merged(docs), query)
+
+
+def summary(db: Database, args: dict, now: date | None = None) -> dict:
+    """``GET /api/v1/reports/summary``: all-time from the counters; with a period or a filter,
+    from the period's buckets (a filter without a period: the last ``SUMMARY_DAYS``)."""
+    query = reports.ReportQuery().load(args)
+    if not reports.filtered(query):
+        report = store.summary(db)
+    else:
+        start, end = reports.period(query, now or today(), reports.SUMMARY_DAYS)
+        report = reports.summary(_cells(db, query, start, end))
+        report["period"] = reports.echo(query, start, end)
+        report["generated_at"] = reports.stamp()
+    report["notifications"] = store.notification_counts(db)
+    return report
+
+
+def sla(db: Database, args: dict, now: date | None = None) -> dict:
+    query = reports.ReportQuery().load(args)
+    start, end = reports.period(query, now or today())
+    report = reports.sla(_cells(db, query, start, end))
+    return {"period": reports.echo(query, start, end), **report, "generated_at": reports.stamp()}
+
+
+def satisfaction(db: Database, args: dict, now: date | None = None) -> dict:
+    query = reports.ReportQuery().load(args)
+    start, end = reports.period(query, now or today())
+    report = reports.satisfaction(_cells(db, query, start, end))
+    return {"period": reports.echo(query, start, end), **report, "generated_at": reports.stamp()}
+
+
+def hotspots(db: Database, args: dict, now: date | None = None) -> dict:
+    query = reports.ReportQuery().load(args)
+    start, end = reports.period(query, now or today())
+    spots = reports.hotspots(_cells(db, query, start, end))
+    return {
+        "period": reports.echo(query, start, end),
+        "hotspots": spots,
+        "generated_at": reports.stamp(),
+    }
+
+
+def trending(db: Database, args: dict, now: date | None = None) -> dict:
+    """This week (the 7 days to ``to``) against the mean of the 4 weeks before, per category
+    and kecamatan (a period in the query is ignored: the weeks are fixed)."""
+    query = reports.ReportQuery().load(args)
+    end = query.get("to") or now or today()
+    week_start = end - timedelta(days=6)
+    before_start = week_start - timedelta(days=28)
+    this_week = _cells(db, query, week_start, end)
+    before = _cells(db, query, before_start, week_start - timedelta(days=1))
+    return {
+        "period": reports.echo(query, week_start, end),
+        "compared_with": {
+            "from": before_start.isoformat(),
+            "to": (week_start - timedelta(days=1)).isoformat(),
+        },
+        "trending": reports.trending(this_week, before),
+        "generated_at": reports.stamp(),
+    }
+
+
+def timeseries(db: Database, args: dict, now: date | None = None) -> dict:
+    """``GET /api/v1/reports/timeseries?interval=day|week|month``: each day's bucket read (a
+    month's when the interval is a month and the period covers it whole)."""
+    query = reports.ReportQuery().load(args)
+    start, end = reports.period(query, now or today())
+    interval = query["interval"]
+    per_day: dict[date, list] = {}
+    if interval == "month":
+        for name in reports.bucket_names(start, end):
+            first = (
+                date.fromisoformat(name[2:] + "-01")
+                if name.startswith("m:")
+                else date.fromisoformat(name[2:])
+            )
+            cells = reports.merged(store.buckets(db, [name]))
+            per_day.setdefault(first, []).extend(reports.selected(cells, query))
+    else:
+        for day in reports.days(start, end):
+            cells = reports.merged(store.buckets(db, [f"d:{day.isoformat()}"]))
+            per_day[day] = reports.selected(cells, query)
+    return {
+        "period": reports.echo(query, start, end),
+        "interval": interval,
+        "points": reports.timeseries(per_day, interval),
+        "generated_at": reports.stamp(),
+    }
