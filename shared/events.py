@@ -145,7 +145,9 @@ class FeedbackRated(EventData):
     rated_at = fields.String(required=True)
 
 
-class FeedbackOverdue(EventData):
+class _Deadline(EventData):
+    """What a deadline's event says of its case."""
+
     feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
     department = fields.String(allow_none=True)
@@ -153,17 +155,13 @@ class FeedbackOverdue(EventData):
     priority = fields.String(allow_none=True, validate=validate.OneOf(("normal", "urgent")))
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     due_at = fields.String(required=True)
+
+
+class FeedbackOverdue(_Deadline):
     overdue_at = fields.String(required=True)
 
 
-class FeedbackDueSoon(EventData):
-    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    department_id = fields.String(allow_none=True, **_DEPARTMENT_ID)
-    department = fields.String(allow_none=True)
-    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORY_IDS))
-    priority = fields.String(allow_none=True, validate=validate.OneOf(("normal", "urgent")))
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    due_at = fields.String(required=True)
+class FeedbackDueSoon(_Deadline):
     warned_at = fields.String(required=True)
 
 

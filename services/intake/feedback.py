@@ -396,48 +396,39 @@ def warning_due(record: dict, policy: sla.Policy, now: datetime) -> bool:
     )
 
 
+def deadline_facts(record: dict) -> dict:
+    """What ``feedback.due_soon`` and ``feedback.overdue`` say of a case (its replay too)."""
+    return {
+        "department_id": record.get("department_id"),
+        "department": record.get("department"),
+        "category": record.get("category"),
+        "priority": record.get("priority"),
+        "status": record["status"],
+        "due_at": _iso(record["due_at"]),
+    }
+
+
+def _deadline_mark(record: dict, event_type: str, field: str, stamp: str, now: datetime):
+    """(filter, update, staged events) recording ``field`` once, with ``event_type`` staged in
+    the same write: the filter finds the case as read and ``field`` still unset."""
+    event = _event(record, event_type, {**deadline_facts(record), stamp: _iso(now)})
+    update = _staging({"$set": {field: now, "updated_at": now}}, [event], now)
+    query, update = guarded(record, update)
+    return {**query, field: None}, update, [event]
+
+
 def due_soon(record: dict, now: datetime | None = None) -> tuple[dict, dict, list[dict]]:
     """(filter, update, staged events) warning a case's department before its due time:
     ``feedback.due_soon`` is staged once, in the same write that records ``due_soon_at``."""
     now = now or datetime.now(UTC)
-    event = _event(
-        record,
-        "feedback.due_soon",
-        {
-            "department_id": record.get("department_id"),
-            "department": record.get("department"),
-            "category": record.get("category"),
-            "priority": record.get("priority"),
-            "status": record["status"],
-            "due_at": _iso(record["due_at"]),
-            "warned_at": _iso(now),
-        },
-    )
-    update = _staging({"$set": {"due_soon_at": now, "updated_at": now}}, [event], now)
-    query, update = guarded(record, update)
-    return {**query, "due_soon_at": None}, update, [event]
+    return _deadline_mark(record, "feedback.due_soon", "due_soon_at", "warned_at", now)
 
 
 def overdue(record: dict, now: datetime | None = None) -> tuple[dict, dict, list[dict]]:
     """(filter, update, staged events) marking a case past its due time: ``feedback.overdue``
     is staged once, in the same write that records ``overdue_at``."""
     now = now or datetime.now(UTC)
-    event = _event(
-        record,
-        "feedback.overdue",
-        {
-            "department_id": record.get("department_id"),
-            "department": record.get("department"),
-            "category": record.get("category"),
-            "priority": record.get("priority"),
-            "status": record["status"],
-            "due_at": _iso(record["due_at"]),
-            "overdue_at": _iso(now),
-        },
-    )
-    update = _staging({"$set": {"overdue_at": now, "updated_at": now}}, [event], now)
-    query, update = guarded(record, update)
-    return {**query, "overdue_at": None}, update, [event]
+    return _deadline_mark(record, "feedback.overdue", "overdue_at", "overdue_at", now)
 
 
 # ---------------------------------------------------------------- erasure

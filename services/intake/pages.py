@@ -15,15 +15,15 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from services.intake import lifecycle, sla
+from shared import webpages
 from shared.taxonomy import TAXONOMY
 from shared.wilayah import WILAYAH
 
 WEB = Path(__file__).resolve().parent / "web"
-LANGUAGES = ("id", "en")
+LANGUAGES = webpages.LANGUAGES
 ZONE = ZoneInfo("Asia/Jakarta")
 MAX_PHOTOS = 3
 
@@ -41,43 +41,19 @@ SECURITY_HEADERS = {
 
 @cache
 def messages() -> dict[str, dict[str, str]]:
-    found = yaml.safe_load((WEB / "messages.yaml").read_text(encoding="utf-8"))
-    for key, words in found.items():
-        if set(words) != set(LANGUAGES):
-            raise ValueError(f"web/messages.yaml: {key} needs id and en")
-    return found
+    return webpages.load_messages(WEB / "messages.yaml")
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(WEB / "templates"),
-        autoescape=select_autoescape(("html",), default=True),
-        undefined=StrictUndefined,
-    )
+    return webpages.environment(WEB / "templates")
 
 
-def language(query: str | None, cookie: str | None, accept: str | None) -> str:
-    """The page's language: the switch (``?lang=``), then the remembered choice (cookie),
-    then the browser's Accept-Language; Indonesian otherwise."""
-    for choice in (query, cookie):
-        if choice in LANGUAGES:
-            return choice
-    for part in (accept or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return "id"
+language = webpages.language
 
 
 def translator(lang: str):
-    words = messages()
-
-    def t(key: str, **values) -> str:
-        text = words[key][lang]
-        return text.format(**values) if values else text
-
-    return t
+    return webpages.translator(messages(), lang)
 
 
 def render(template: str, lang: str, **context) -> str:

@@ -11,7 +11,7 @@ replay reads only what the case holds now.
 
 from __future__ import annotations
 
-from services.intake import privacy
+from services.intake import feedback, privacy
 from shared import events
 from shared.taxonomy import TAXONOMY
 
@@ -119,15 +119,7 @@ def events_of(record: dict) -> list[dict]:
             _build(
                 record,
                 "feedback.overdue",
-                {
-                    "department_id": record.get("department_id"),
-                    "department": record.get("department"),
-                    "category": record.get("category"),
-                    "priority": record.get("priority"),
-                    "status": record["status"],
-                    "due_at": _iso(record["due_at"]),
-                    "overdue_at": _iso(record["overdue_at"]),
-                },
+                {**feedback.deadline_facts(record), "overdue_at": _iso(record["overdue_at"])},
             )
         )
     return found

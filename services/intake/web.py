@@ -4,13 +4,11 @@ cases ``handlers``. The service's page entrypoints hand each request to a ``Site
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from datetime import UTC, datetime
 
 from marshmallow import ValidationError
-from pymongo.errors import ConnectionFailure
 from werkzeug.wrappers import Response
 
 from services.intake import (
@@ -25,6 +23,7 @@ from services.intake import (
     store,
     tokens,
 )
+from shared import webpages
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +38,12 @@ def client_address(request, trusted: frozenset[str]) -> str:
     return forwarded if forwarded and remote in trusted else remote
 
 
-def page_errors(fn):
-    """A web page's unexpected failure: logged, and a plain page without the details."""
-
-    @functools.wraps(fn)
-    def wrapper(self, request, *args, **kwargs):
-        try:
-            return fn(self, request, *args, **kwargs)
-        except ConnectionFailure:
-            log.warning("%s: database unavailable", fn.__name__)
-            return _plain(503, "Layanan sedang sibuk; coba lagi sebentar. / Try again shortly.")
-        except Exception:
-            log.exception("unhandled error in %s", fn.__name__)
-            return _plain(500, "Terjadi kesalahan. / Something went wrong.")
-
-    return wrapper
+# a page's unexpected failure: a plain page without the details (shared/webpages.py)
+page_errors = webpages.page_errors(lambda: pages.SECURITY_HEADERS)
 
 
 def _plain(status: int, text: str) -> Response:
-    response = Response(text, status=status, content_type="text/plain; charset=utf-8")
-    response.headers.update(pages.SECURITY_HEADERS)
-    return response
+    return webpages.plain(status, text, pages.SECURITY_HEADERS)
 
 
 def _int_or_none(value: str | None):

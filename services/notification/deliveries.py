@@ -29,6 +29,22 @@ def _delivery(
     }
 
 
+def _deadline(fid: str, kind: str, event: Event, now: datetime) -> dict:
+    """The department's delivery of a deadline (``feedback.overdue``, ``feedback.due_soon``)."""
+    data = event.data
+    return _delivery(
+        fid,
+        kind,
+        "department",
+        data.get("department") or data.get("department_id") or "triage",
+        event,
+        now,
+        due_at=data["due_at"],
+        category=data.get("category"),
+        priority=data.get("priority"),
+    )
+
+
 def plan(event: Event, now: datetime | None = None) -> list[dict]:
     """The deliveries an event calls for."""
     now = now or datetime.now(UTC)
@@ -101,34 +117,10 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
             ),
         ]
     if event.type == "feedback.overdue":
-        return [
-            _delivery(
-                fid,
-                "overdue",
-                "department",
-                data.get("department") or data.get("department_id") or "triage",
-                event,
-                now,
-                due_at=data["due_at"],
-                category=data.get("category"),
-                priority=data.get("priority"),
-            )
-        ]
+        return [_deadline(fid, "overdue", event, now)]
     if event.type == "feedback.due_soon":
         # one warning per due time (a recategorization that moves it warns again)
-        return [
-            _delivery(
-                fid,
-                f"sla_warning.{data['due_at']}",
-                "department",
-                data.get("department") or data.get("department_id") or "triage",
-                event,
-                now,
-                due_at=data["due_at"],
-                category=data.get("category"),
-                priority=data.get("priority"),
-            )
-        ]
+        return [_deadline(fid, f"sla_warning.{data['due_at']}", event, now)]
     if event.type == "feedback.rated":
         return [
             _delivery(

@@ -16,14 +16,14 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
+from shared import webpages
 from shared.taxonomy import TAXONOMY
 from shared.wilayah import WILAYAH
 
 WEB = Path(__file__).resolve().parent / "web" / "dashboard"
-LANGUAGES = ("id", "en")
+LANGUAGES = webpages.LANGUAGES
 PERIODS = (7, 30, 90, 365)  # days, the last of them today
 DEFAULT_PERIOD = 30
 REFRESH_S = 60
@@ -110,42 +110,19 @@ def security_headers(tiles: str) -> dict[str, str]:
 
 @cache
 def messages() -> dict[str, dict[str, str]]:
-    found = yaml.safe_load((WEB / "messages.yaml").read_text(encoding="utf-8"))
-    for key, words in found.items():
-        if set(words) != set(LANGUAGES):
-            raise ValueError(f"reporting web/dashboard/messages.yaml: {key} needs id and en")
-    return found
+    return webpages.load_messages(WEB / "messages.yaml")
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(WEB / "templates"),
-        autoescape=select_autoescape(("html",), default=True),
-        undefined=StrictUndefined,
-    )
+    return webpages.environment(WEB / "templates")
 
 
-def language(query: str | None, cookie: str | None, accept: str | None) -> str:
-    """``?lang=``, then the remembered choice (cookie), then Accept-Language; else id."""
-    for choice in (query, cookie):
-        if choice in LANGUAGES:
-            return choice
-    for part in (accept or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return "id"
+language = webpages.language
 
 
 def translator(lang: str):
-    words = messages()
-
-    def t(key: str, **values) -> str:
-        text = words[key][lang]
-        return text.format(**values) if values else text
-
-    return t
+    return webpages.translator(messages(), lang)
 
 
 def filters(args: Mapping[str, str], today: date) -> dict:

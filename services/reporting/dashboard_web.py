@@ -5,14 +5,13 @@ words and templates are ``dashboard``, the sessions ``sessions``, the use cases
 
 from __future__ import annotations
 
-import functools
 import logging
 
-from pymongo.errors import ConnectionFailure
 from werkzeug.wrappers import Response
 
 from services.intake import csrf, ratelimit  # the same CSRF token and limiter as intake's forms
 from services.reporting import dashboard, dashboard_handlers, handlers, sessions
+from shared import webpages
 from shared.http import json_response
 
 log = logging.getLogger(__name__)
@@ -25,27 +24,12 @@ SIGN_IN_LIMIT = (10, 600.0)
 _sign_ins = ratelimit.RateLimit(*SIGN_IN_LIMIT)
 
 
-def page_errors(fn):
-    """A page's unexpected failure: logged, and a plain page without the details."""
-
-    @functools.wraps(fn)
-    def wrapper(self, request, *args, **kwargs):
-        try:
-            return fn(self, request, *args, **kwargs)
-        except ConnectionFailure:
-            log.warning("%s: database unavailable", fn.__name__)
-            return _plain(503, "Layanan sedang sibuk; coba lagi sebentar. / Try again shortly.")
-        except Exception:
-            log.exception("unhandled error in %s", fn.__name__)
-            return _plain(500, "Terjadi kesalahan. / Something went wrong.")
-
-    return wrapper
+# a page's unexpected failure: a plain page without the details (shared/webpages.py)
+page_errors = webpages.page_errors(lambda: dashboard.security_headers(TILES))
 
 
 def _plain(status: int, text: str) -> Response:
-    response = Response(text, status=status, content_type="text/plain; charset=utf-8")
-    response.headers.update(dashboard.security_headers(TILES))
-    return response
+    return webpages.plain(status, text, dashboard.security_headers(TILES))
 
 
 class Board:
