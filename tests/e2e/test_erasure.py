@@ -43,6 +43,8 @@ def test_an_erased_citizen_is_no_longer_told_and_the_case_goes_on(client):
         fid, token = receipt["id"], receipt["citizen_token"]
         assert reply_address(client, fid).json()["email"] == address
         client.wait_status(fid)
+        # the receipt went out before the erasure (one that had not would be cancelled)
+        wait_for(lambda: settled(client, fid, "received"), timeout=30, message="the receipt")
 
         erased = erase(client, fid)
 

@@ -220,8 +220,15 @@ def test_a_case_past_its_sla_is_announced_overdue_exactly_once(client, events):
     client.wait_status(second)
     wait_for(lambda: events.of("feedback.overdue", second), timeout=30)
     assert len(events.of("feedback.overdue", first)) == 1
-    listed = client.cases(ADMIN, overdue="true", limit=200).json()["cases"]
-    assert {first, second} <= {c["id"] for c in listed}
+    # the work list follows the event's write (its entry is brought up to date just after)
+    wait_for(
+        lambda: (
+            {first, second}
+            <= {c["id"] for c in client.cases(ADMIN, overdue="true", limit=200).json()["cases"]}
+        ),
+        timeout=20,
+        message="both cases listed overdue",
+    )
     wait_for(lambda: any(d["kind"] == "overdue" for d in client.deliveries(first)), timeout=20)
     wait_for(lambda: client.summary()["overdue"] >= 2, timeout=20)
 
