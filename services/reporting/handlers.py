@@ -13,9 +13,12 @@ def today() -> date:
     return datetime.now(UTC).astimezone(projections.CITY_TZ).date()
 
 
+def _per_day(db: Database, query: dict, start: date, end: date) -> dict[date, dict]:
+    return store.period_cells(db, start, end, query.get("category"), reports.wanted(query))
+
+
 def _cells(db: Database, query: dict, start: date, end: date) -> list[tuple[dict, dict]]:
-    docs = store.buckets(db, reports.bucket_names(start, end))
-    return reports.selected(reports.merged(docs), query)
+    return reports.selected(reports.merged(_per_day(db, query, start, end).values()), query)
 
 
 def summary(db: Database, args: dict, now: date | None = None) -> dict:
@@ -79,28 +82,15 @@ def trending(db: Database, args: dict, now: date | None = None) -> dict:
 
 
 def timeseries(db: Database, args: dict, now: date | None = None) -> dict:
-    """``GET /api/v1/reports/timeseries?interval=day|week|month``: each day's bucket read (a
-    month's when the interval is a month and the period covers it whole)."""
+    """``GET /api/v1/reports/timeseries?interval=day|week|month``: the period's cells, read
+    once, added up per day, ISO week or month."""
     query = reports.ReportQuery().load(args)
     start, end = reports.period(query, now or today())
-    interval = query["interval"]
-    per_day: dict[date, list] = {}
-    if interval == "month":
-        for name in reports.bucket_names(start, end):
-            first = (
-                date.fromisoformat(name[2:] + "-01")
-                if name.startswith("m:")
-                else date.fromisoformat(name[2:])
-            )
-            cells = reports.merged(store.buckets(db, [name]))
-            per_day.setdefault(first, []).extend(reports.selected(cells, query))
-    else:
-        for day in reports.days(start, end):
-            cells = reports.merged(store.buckets(db, [f"d:{day.isoformat()}"]))
-            per_day[day] = reports.selected(cells, query)
+    found = _per_day(db, query, start, end)
+    per_day = {day: reports.selected(found.get(day, {}), query) for day in reports.days(start, end)}
     return {
         "period": reports.echo(query, start, end),
-        "interval": interval,
-        "points": reports.timeseries(per_day, interval),
+        "interval": query["interval"],
+        "points": reports.timeseries(per_day, query["interval"]),
         "generated_at": reports.stamp(),
     }

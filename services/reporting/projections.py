@@ -219,8 +219,8 @@ def area_name(value: object, kind: str) -> str | None:
 
 def contribution(doc: dict) -> dict[str, int]:
     """What one projected feedback adds to the counters: nothing until it was received. The
-    all-time summary's keys (``by_category.roads``), and the same feedback's cell in its day's
-    and its month's bucket (``d:2026-12-02|cells.<cell>.n``, see ``cell``)."""
+    all-time summary's keys (``by_category.roads``), and the same feedback's cell of its day
+    (``d:2026-12-02|cells.<cell>.n``, see ``cell``)."""
     if not doc.get("received"):
         return {}
     counts = {"total": 1}
@@ -236,17 +236,16 @@ def contribution(doc: dict) -> dict[str, int]:
     if day is not None:
         metrics = cell_metrics(doc)
         key = cell(doc)
-        for bucket in (f"d:{day.isoformat()}", f"m:{day:%Y-%m}"):
-            for metric, n in metrics.items():
-                counts[f"{bucket}|cells.{key}.{metric}"] = n
+        for metric, n in metrics.items():
+            counts[f"d:{day.isoformat()}|cells.{key}.{metric}"] = n
     return counts
 
 
 # ---------------------------------------------------------------- buckets
-# Each day (and month) of submissions, in the city's time, has bucket documents holding one
-# "cell" per combination of what reports filter and group by; a feedback is in exactly one
-# cell of its day and one of its month, and moves between cells as its state changes. Reports
-# add up the cells of the period's buckets: their cost follows the period, not the stored data.
+# Each day of submissions, in the city's time, has one small document per "cell", a
+# combination of what reports filter and group by; a feedback is in exactly one cell of its day,
+# and moves between cells as its state changes. Reports add up the cells of the period's days
+# (weeks and months are added up from days): their cost follows the period, not the stored data.
 CELL_FIELDS = (
     "category",
     "department",

@@ -1,9 +1,8 @@
-"""The city's reports (pure), added up from the cells of the period's buckets.
+"""The city's reports (pure), added up from the cells of the period's days.
 
 A report's query names a period (``from``, ``to``: days in the city's time, by submission) and
-any of kecamatan, kelurahan, category, department, channel and language. The period is read as
-whole months where it covers them and as days at its edges (``bucket_names``), so a year costs
-at most 13 month buckets and 60 day buckets, whatever is stored. Each cell
+any of kecamatan, kelurahan, category, department, channel and language. The store reads the
+period's cells that the filters keep (``wanted``), whatever else is stored. Each cell
 (``projections.cell``) holds the cases of one combination of those fields with their state,
 priority and whether they went overdue, and what they add up to: their number, ratings (sums
 and counts: a mean is never stored), time histograms and SLA outcomes.
@@ -15,7 +14,6 @@ under 10 minutes). They are measured from the submission.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -63,20 +61,6 @@ def filtered(query: dict) -> bool:
     return any(query.get(f) for f in FILTERS) or bool(query.get("from_") or query.get("to"))
 
 
-def bucket_names(start: date, end: date) -> list[str]:
-    """The buckets that cover [start, end]: whole months as ``m:YYYY-MM``, the rest as days."""
-    names, day = [], start
-    while day <= end:
-        last = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
-        if day.day == 1 and last <= end:
-            names.append(f"m:{day:%Y-%m}")
-            day = last + timedelta(days=1)
-        else:
-            names.append(f"d:{day.isoformat()}")
-            day += timedelta(days=1)
-    return names
-
-
 def days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
@@ -84,15 +68,28 @@ def days(start: date, end: date) -> list[date]:
 # ---------------------------------------------------------------- cells
 
 
-def merged(docs: Iterable[dict]) -> dict[str, dict[str, int]]:
-    """The cells of bucket documents, added up."""
+def merged(cell_maps: Iterable[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """Cells ({cell: metrics}, of several days), added up."""
     cells: dict[str, dict[str, int]] = {}
-    for doc in docs:
-        for key, metrics in (doc.get("cells") or {}).items():
+    for one in cell_maps:
+        for key, metrics in one.items():
             into = cells.setdefault(key, {})
             for metric, n in metrics.items():
                 into[metric] = into.get(metric, 0) + n
     return cells
+
+
+def wanted(query: dict):
+    """Whether a cell's key is one the query's filters keep (to read only those)."""
+    asked = {f: query[f] for f in FILTERS if query.get(f)}
+    if not asked:
+        return None
+
+    def keep(key: str) -> bool:
+        where = projections.parse_cell(key)
+        return all(where.get(f) == v for f, v in asked.items())
+
+    return keep
 
 
 def nonzero(cells: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

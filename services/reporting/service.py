@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Response
@@ -173,8 +171,6 @@ class ReportingService:
     @timer(interval=60)
     def forget_applied_changes(self):
         store.forget_applied(self.db)
-        day = handlers.today()
-        store.forget_applied_in_buckets(self.db, [day, day - timedelta(days=1)])
         store.forget_applied_notifications(self.db)
 
     @timer(interval=outbox.SWEEP_INTERVAL_S)

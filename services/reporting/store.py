@@ -1,13 +1,14 @@
-"""Reporting's MongoDB collections: ``feedback`` (its projection, one document per feedback)
-and ``counters`` (the summary's counts in ``COUNTER_SHARDS`` documents, a feedback's always in
-the same one, kept exact by ``reconcile``)."""
+"""Reporting's MongoDB collections: ``feedback`` (its projection, one document per feedback),
+``counters`` (the summary's counts in ``COUNTER_SHARDS`` documents, a feedback's always in
+the same one), ``cells`` (one small document per day and cell, see projections.cell) and
+``cell_index`` (which cells each month has), all kept exact by ``reconcile``."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -15,8 +16,10 @@ from pymongo.errors import DuplicateKeyError
 from services.reporting import projections, surge_store
 
 COUNTER_SHARDS = 32
-# documents per day (and month) bucket: a day's writers spread over 2, and a report reads 2 each
-BUCKET_SHARDS = 2
+# A day's cells are listed in their month's index, spread over this many documents by
+# category: a report of one category reads one per month (docs/adr/0007-report-cells.md)
+INDEX_SHARDS = 8
+ID_CHUNK = 500  # ids per {_id: {$in: [...]}} read
 # One handler counts a feedback at a time (``reconcile``): it holds the feedback's lease this
 # long at most, far longer than its four writes take (each is bounded by pymongo's 30 s socket
 # timeout); a crashed handler's lease expires, and the redelivered event finishes its work.
@@ -144,20 +147,37 @@ def reconcile(db: Database, feedback_id: str) -> None:
                 )
 
 
-def bucket_id(bucket: str, shard: str) -> str:
-    """A bucket's document for a feedback of counter shard ``shard``: ``d:2026-12-02#3``."""
-    return f"{bucket}#{int(shard.rsplit('-', 1)[1]) % BUCKET_SHARDS}"
+def cell_id(day: str, cell: str) -> str:
+    """A cell's document: ``d:2026-12-02|roads~dinas-pupr~...`` (projections.cell)."""
+    return f"d:{day}|{cell}"
+
+
+def index_shard(category: str | None) -> int:
+    """The index document of a month that lists the cells of ``category`` (None: "-")."""
+    digest = hashlib.sha256((category or "-").encode()).digest()
+    return int.from_bytes(digest[:4], "big") % INDEX_SHARDS
+
+
+def index_id(cell_doc_id: str) -> str:
+    """``2026-12#3``: the month's index document that lists this cell's document."""
+    day, _, cell = cell_doc_id[2:].partition("|")
+    category = projections.parse_cell(cell).get("category")
+    return f"{day[:7]}#{index_shard(category)}"
 
 
 def _targets(shard: str, change: dict) -> list[tuple[str, str, dict[str, int]]]:
     """Where a staged change goes: (collection, document id, increments), the all-time
-    counters' shard first, then each bucket's document."""
+    counters' shard first, then each cell's document."""
     grouped: dict[tuple[str, str], dict[str, int]] = {}
     for item in change["inc"]:
         key, _, n = item.rpartition(":")
         bucket, sep, path = key.partition("|")
-        target = ("buckets", bucket_id(bucket, shard)) if sep else ("counters", shard)
-        grouped.setdefault(target, {})[path if sep else key] = int(n)
+        if sep:  # d:2026-12-02|cells.<cell>.<metric>
+            _, cell, metric = path.split(".")
+            target, field = ("cells", cell_id(bucket[2:], cell)), metric
+        else:
+            target, field = ("counters", shard), key
+        grouped.setdefault(target, {})[field] = int(n)
     return [
         (c, i, inc) for (c, i), inc in sorted(grouped.items(), key=lambda t: t[0][0] != "counters")
     ]
@@ -170,7 +190,7 @@ def _apply_change(db: Database, shard: str, change: dict) -> None:
         if collection == "counters":
             _add_to_counters(db, shard, change["id"], inc)
         else:
-            _add_to_bucket(db, doc_id, change["id"], inc)
+            _add_to_cell(db, doc_id, change["id"], inc)
 
 
 def _add_to_counters(db: Database, shard: str, change_id: str, inc: dict[str, int]) -> None:
@@ -184,15 +204,33 @@ def _add_to_counters(db: Database, shard: str, change_id: str, inc: dict[str, in
         _create_counters(db)  # gone (a new or emptied database): create them, then add
 
 
-def _add_to_bucket(db: Database, doc_id: str, change_id: str, inc: dict[str, int]) -> None:
-    """A bucket's document is created by its first change (an upsert); two first changes
+def _add_to_cell(db: Database, doc_id: str, change_id: str, inc: dict[str, int]) -> None:
+    """Add a change to a cell's document. A cell is listed in its month's index before its
+    document is first written, so that every cell with a document is listed (a crash between
+    the two leaves a listed cell without a document, which reads as empty). Two first changes
     racing: the loser's insert fails on the unique _id and it is applied to the winner's."""
     guard = {"_id": doc_id, f"applied.{change_id}": {"$exists": False}}
     update = {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}}
+    if db.cells.update_one(guard, update).matched_count:
+        return  # the usual case: the cell is there
+    if db.cells.find_one({"_id": doc_id}, {"_id": 1}):
+        return  # added there already
+    _list_cell(db, doc_id)
     try:
-        db.buckets.update_one(guard, update, upsert=True)
-    except DuplicateKeyError:  # it exists: applied already, or created meanwhile by another
-        db.buckets.update_one(guard, update)
+        db.cells.update_one(guard, update, upsert=True)
+    except DuplicateKeyError:  # created meanwhile by another feedback's handler
+        db.cells.update_one(guard, update)
+
+
+def _list_cell(db: Database, doc_id: str) -> None:
+    for _ in range(2):  # two first listings of a month racing: the loser's upsert, again
+        try:
+            db.cell_index.update_one(
+                {"_id": index_id(doc_id)}, {"$addToSet": {"cells": doc_id}}, upsert=True
+            )
+            return
+        except DuplicateKeyError:
+            continue
 
 
 def _create_counters(db: Database) -> None:
@@ -222,50 +260,48 @@ def forget_applied(db: Database, older_than_s: float = APPLIED_KEPT_S) -> int:
     return dropped
 
 
-def forget_applied_in_buckets(db: Database, days, older_than_s: float = APPLIED_KEPT_S) -> int:
-    """As ``forget_applied``, in the buckets of ``days`` (the recent ones: where changes land)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
-    dropped = 0
-    for bucket in sorted({b for d in days for b in (f"d:{d.isoformat()}", f"m:{d:%Y-%m}")}):
-        for n in range(BUCKET_SHARDS):
-            doc = db.buckets.find_one({"_id": f"{bucket}#{n}"}, {"applied": 1}) or {}
-            old = [
-                change_id
-                for change_id, at in (doc.get("applied") or {}).items()
-                if at.replace(tzinfo=at.tzinfo or UTC) < cutoff
-            ]
-            if old:
-                db.buckets.update_one(
-                    {"_id": doc["_id"]}, {"$unset": {f"applied.{c}": "" for c in old}}
-                )
-                dropped += len(old)
-    return dropped
-
-
-def buckets(db: Database, names: list[str]) -> list[dict]:
-    """The documents of the named buckets (``d:2026-12-02``, ``m:2026-11``), each read by
-    ``_id``: ``BUCKET_SHARDS`` per bucket, whatever is stored."""
-    found = []
-    for bucket in names:
-        for n in range(BUCKET_SHARDS):
-            doc = db.buckets.find_one({"_id": f"{bucket}#{n}"}, {"applied": 0})
-            if doc is not None:
-                found.append(doc)
+def period_cells(
+    db: Database, start: date, end: date, category: str | None = None, keep=None
+) -> dict[date, dict[str, dict[str, int]]]:
+    """The cells of each day from ``start`` to ``end`` ({day: {cell: metrics}}), those of one
+    ``category`` only when given, and of those only the cells whose key ``keep`` accepts: the
+    months' index documents, then the cells' own documents, each read by ``_id`` (in lists of
+    ``ID_CHUNK``). The cost follows the period's cells, whatever else is stored."""
+    months, day = [], date(start.year, start.month, 1)
+    while day <= end:
+        months.append(f"{day:%Y-%m}")
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    shards = [index_shard(category)] if category else range(INDEX_SHARDS)
+    lo, hi = f"d:{start.isoformat()}|", f"d:{end.isoformat()}|"
+    wanted = []
+    for doc in _by_ids(db.cell_index, [f"{m}#{k}" for m in months for k in shards]):
+        for doc_id in doc.get("cells") or []:
+            if lo <= doc_id[: len(lo)] <= hi and (keep is None or keep(doc_id.partition("|")[2])):
+                wanted.append(doc_id)
+    found: dict[date, dict[str, dict[str, int]]] = {}
+    for doc in _by_ids(db.cells, sorted(set(wanted)), {"applied": 0}):
+        day_iso, _, cell = doc.pop("_id")[2:].partition("|")
+        found.setdefault(date.fromisoformat(day_iso), {})[cell] = doc
     return found
 
 
-def recount_buckets(db: Database, names: list[str]) -> dict[str, dict]:
-    """The named buckets' cells counted again from the projection: a scan, for the recount
+def _by_ids(collection, ids: list[str], fields: dict | None = None):
+    for i in range(0, len(ids), ID_CHUNK):
+        yield from collection.find({"_id": {"$in": ids[i : i + ID_CHUNK]}}, fields)
+
+
+def recount_cells(db: Database, days: list[date]) -> dict[date, dict[str, dict[str, int]]]:
+    """The cells of ``days`` counted again from the projection: a scan, for the recount
     command and the tests only (``reports.nonzero`` of the live ones should equal it)."""
-    wanted = set(names)
-    cells: dict[str, dict[str, dict[str, int]]] = {name: {} for name in names}
+    wanted = {f"d:{d.isoformat()}": d for d in days}
+    cells: dict[date, dict[str, dict[str, int]]] = {d: {} for d in days}
     for doc in db.feedback.find({"received": True}):
         for key, n in projections.contribution(doc).items():
             bucket, sep, path = key.partition("|")
             if not sep or bucket not in wanted:
                 continue
             _, cell, metric = path.split(".")
-            into = cells[bucket].setdefault(cell, {})
+            into = cells[wanted[bucket]].setdefault(cell, {})
             into[metric] = into.get(metric, 0) + n
     return cells
 

@@ -72,3 +72,21 @@ def test_a_filter_with_an_id_equality_is_pushed_down_whatever_else_it_has(db, la
     assert (result.matched_count, result.modified_count) == (1, 1)
     result = large.update_one({"_id": "d00006", "revision": {"$lt": 5}}, {"$set": {"x": 1}})
     assert result.matched_count == 0  # revision 6: the rest of the filter still applies
+
+
+def test_a_list_of_ids_is_pushed_down_and_still_filtered_whole(db, large):
+    ids = ["d00003", "d12345", "d99999", "d00006"]  # d99999: not stored
+    plan = db.command("explain", {"find": "large", "filter": {"_id": {"$in": ids}}})
+    assert plan.get("filterPushdown") is True, plan
+    assert "SCAN" not in str(plan["queryPlanner"]), plan  # a SEARCH by the _id index
+    found = large.find({"_id": {"$in": ids}, "revision": {"$lt": 5}})
+    assert sorted(d["_id"] for d in found) == ["d00003", "d12345"]  # d00006: revision 6
+    assert sorted(d["_id"] for d in large.find({"_id": {"$in": ids}})) == [
+        "d00003",
+        "d00006",
+        "d12345",
+    ]
+    # a list with anything but strings (or ObjectIds) is filtered in memory, as before
+    mixed = {"find": "large", "filter": {"_id": {"$in": ["d00003", 7]}}}
+    assert db.command("explain", mixed).get("filterPushdown") is False
+    assert [d["_id"] for d in large.find({"_id": {"$in": ["d00003", 7]}})] == ["d00003"]

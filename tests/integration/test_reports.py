@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 from services.reporting import handlers, projections, reports, store
 from shared import events
@@ -166,8 +166,11 @@ def test_reports_from_buckets_equal_what_happened_in_any_order_with_repeats_and_
         ("2026-12", 4),
     ]
 
-    # the buckets recounted from the projection (a scan) are the live ones
-    assert store.recount_buckets(db, ["d:2026-12-02", "m:2026-12"]) == {
-        name: reports.nonzero(reports.merged(store.buckets(db, [name])))
-        for name in ("d:2026-12-02", "m:2026-12")
-    }
+    # the cells recounted from the projection (a scan) are the live ones
+    days = [TODAY - timedelta(days=1), TODAY]
+    live = store.period_cells(db, days[0], days[1])
+    assert store.recount_cells(db, days) == {d: reports.nonzero(live.get(d, {})) for d in days}
+    assert live[TODAY] and TODAY - timedelta(days=1) not in live
+    # a category's cells are read from its index document alone
+    flooding_only = store.period_cells(db, TODAY, TODAY, "flooding")[TODAY]
+    assert flooding_only and all(k.startswith("flooding~") for k in flooding_only)

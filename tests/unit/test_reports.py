@@ -28,11 +28,11 @@ def case(**fields) -> dict:
     }
 
 
-def test_a_case_is_counted_in_its_city_day_and_month():
+def test_a_case_is_counted_in_its_city_day():
     counts = projections.contribution(case())
     cell = "flooding~bpbd~Pekalongan Utara~Panjang Wetan~whatsapp~jv~categorized~normal~0"
     assert counts[f"d:2026-12-02|cells.{cell}.n"] == 1  # the city's day, not UTC's 1 Dec
-    assert counts[f"m:2026-12|cells.{cell}.n"] == 1
+    assert not [k for k in counts if k.startswith("m:")]  # months are added up from days
     assert counts["total"] == 1 and counts["by_kelurahan.Panjang Wetan"] == 1
     assert counts["by_department.bpbd"] == 1 and counts["by_language.jv"] == 1
 
@@ -85,17 +85,12 @@ def test_the_stored_contribution_keeps_its_values():
     assert projections.decode_counted(["by_status.received"]) == {"by_status.received": 1}
 
 
-def test_a_period_reads_whole_months_and_days_at_its_edges():
-    names = reports.bucket_names(date(2026, 10, 30), date(2026, 12, 2))
-    assert names == [
-        "d:2026-10-30",
-        "d:2026-10-31",
-        "m:2026-11",
-        "d:2026-12-01",
-        "d:2026-12-02",
-    ]
-    year = reports.bucket_names(date(2025, 1, 1), date(2025, 12, 31))
-    assert year == [f"m:2025-{m:02d}" for m in range(1, 13)]
+def test_a_filter_reads_only_the_cells_it_keeps():
+    keep = reports.wanted({"category": "flooding", "kelurahan": "Krapyak"})
+    assert keep("flooding~bpbd~Pekalongan Utara~Krapyak~http~id~categorized~normal~0")
+    assert not keep("flooding~bpbd~Pekalongan Utara~Degayu~http~id~categorized~normal~0")
+    assert not keep("roads~dinas-pupr~Pekalongan Utara~Krapyak~http~id~categorized~normal~0")
+    assert reports.wanted({"interval": "day"}) is None  # no filter: every cell
 
 
 def cells_of(*docs: dict) -> dict:
