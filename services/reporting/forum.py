@@ -1,5 +1,5 @@
 """The forum report (pure): per theme (category) and area (kecamatan), a period's counts, trend
-against the period before it, SLA and satisfaction (from the buckets' cells, through
+against the period before it, SLA and satisfaction (from the days' cells, through
 ``reports``), and per theme its most characteristic terms and three representative texts (from
 a bounded sample of the theme's cases: TF-IDF against every sampled text, and the texts
 nearest the theme's centroid).

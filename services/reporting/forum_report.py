@@ -1,5 +1,5 @@
 """The forum report's use case (``GET /api/v1/reports/forum``): the period's and the period
-before's cells from the buckets, and the theme's sampled cases, read by ``_id``; the report
+before's cells (the days'), and the theme's sampled cases, read by ``_id``; the report
 itself is ``forum.build`` (pure).
 
 The texts are the projection's, which intake redacted before they left it (e-mail addresses,

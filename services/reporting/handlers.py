@@ -1,4 +1,4 @@
-"""Reporting's use cases: the reports, read from the counters and the period's buckets."""
+"""Reporting's use cases: the reports, read from the counters and the period's cells."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _cells(db: Database, query: dict, start: date, end: date) -> list[tuple[dict
 
 def summary(db: Database, args: dict, now: date | None = None) -> dict:
     """``GET /api/v1/reports/summary``: all-time from the counters; with a period or a filter,
-    from the period's buckets (a filter without a period: the last ``SUMMARY_DAYS``)."""
+    from the period's cells (a filter without a period: the last ``SUMMARY_DAYS``)."""
     query = reports.ReportQuery().load(args)
     if not reports.filtered(query):
         report = store.summary(db)

@@ -241,7 +241,7 @@ def contribution(doc: dict) -> dict[str, int]:
     return counts
 
 
-# ---------------------------------------------------------------- buckets
+# ---------------------------------------------------------------- cells
 # Each day of submissions, in the city's time, has one small document per "cell", a
 # combination of what reports filter and group by; a feedback is in exactly one cell of its day,
 # and moves between cells as its state changes. Reports add up the cells of the period's days

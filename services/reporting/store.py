@@ -362,7 +362,7 @@ def recount(db: Database) -> dict:
     counts: dict[str, int] = {}
     for doc in db.feedback.find({"received": True}):
         for key, n in projections.contribution(doc).items():
-            if "|" not in key:  # a bucket's cell: the reports' own recount checks those
+            if "|" not in key:  # a day's cell: the reports' own recount checks those
                 counts[key] = counts.get(key, 0) + n
     shard: dict = {"total": counts.get("total", 0)}
     for key, n in counts.items():
