@@ -64,6 +64,7 @@ VHOST = "suara-bench"
 PORTS = {"intake": 28001, "categorization": 28002, "notification": 28003, "reporting": 28004}
 OUT = ROOT / "var" / "bench"
 SUSTAINED = 0.9  # counted rate / offered rate a sustainable step must reach
+IMPORT_LIMIT_S = 1500  # the history import fails past this (10 000 at 6.7 /s)
 
 
 def log(message: str) -> None:
@@ -392,7 +393,7 @@ class Bench:
         path = history.write_file(OUT / "history.jsonl", self.run, n)
         self.expected_total += n
         figures = history.load(
-            path, self.amqp_uri, self.client.counted, self.expected_total, 900, log
+            path, self.amqp_uri, self.client.counted, self.expected_total, IMPORT_LIMIT_S, log
         )
         figures["lost"], figures["duplicated"] = self._reckon(self.client.counted()[0])
         self.platform.check_alive()

@@ -188,7 +188,7 @@ start_ferretdb() {
     say "starting FerretDB on 127.0.0.1:$MONGO_PORT (data: $FERRET_DIR)"
     # telemetry off: nothing outside this machine can be reached, and none is wanted
     setsid "$FERRETDB_BIN" \
-        --handler=sqlite --sqlite-url="file:$FERRET_DIR/data/" \
+        --handler=sqlite --sqlite-url="file:$FERRET_DIR/data/?_pragma=synchronous(normal)" \
         --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$FERRET_DIR" \
         --debug-addr=- --telemetry=disable --log-level=warn \
         >>"$VAR/log/ferretdb.log" 2>&1 </dev/null &

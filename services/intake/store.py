@@ -237,11 +237,17 @@ def opted_out(db: Database, address_hash: str) -> bool:
     return db.optouts.find_one({"_id": address_hash}, {"_id": 1}) is not None
 
 
+_made_secrets: dict[str, tuple[str, ...]] = {}
+
+
 def secret_keys(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:
     """The secrets that sign citizen and unsubscribe tokens: SUARA_SECRET_KEYS, or else the
     one intake made on its first start (every replica reads the same one)."""
     if configured:
         return configured
+    made = _made_secrets.get(db.name)
+    if made is not None:
+        return made
     found = db.settings.find_one({"_id": "citizen-token-secret"})
     if found is None:
         try:
@@ -251,4 +257,5 @@ def secret_keys(db: Database, configured: tuple[str, ...]) -> tuple[str, ...]:
         except DuplicateKeyError:  # another replica made it first
             pass
         found = db.settings.find_one({"_id": "citizen-token-secret"})
-    return (found["value"],)
+    _made_secrets[db.name] = (found["value"],)  # made once, never changed: read once
+    return _made_secrets[db.name]

@@ -5,15 +5,17 @@ a bounded sample of the theme's cases: TF-IDF against every sampled text, and th
 nearest the theme's centroid).
 
 The sample (``forum_samples``: one document per month of submission and category, ``sample_id``)
-is a reservoir of at most ``SAMPLE_CAP`` case ids (Vitter's algorithm R, ``reservoir_slot``):
-each categorized case of the month has the same chance to be in it, whatever their number.
+holds the ``SAMPLE_CAP`` cases of the lowest rank (``sample_entry``: a hash of the case's id), a
+bottom-k sample: each categorized case of the month has the same chance to be in it, whatever
+their number, and the sample is the same whatever the order, the repeats and the number of
+writers (the union of what they add, cut to the lowest ``SAMPLE_CAP``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import numpy as np
@@ -62,14 +64,19 @@ def months(start: date, end: date) -> list[str]:
     return found
 
 
-def reservoir_slot(seen: int, cap: int, draw: Callable[[int], int]) -> int | None:
-    """Where the ``seen``-th case (1-based) goes in a reservoir of ``cap``: appended (its index,
-    ``seen - 1``) while there is room, then over a random slot with chance cap/seen, else
-    nowhere (None). ``draw(n)`` is a uniform integer in [0, n)."""
-    if seen <= cap:
-        return seen - 1
-    slot = draw(seen)
-    return slot if slot < cap else None
+def sample_entry(feedback_id: str) -> str:
+    """A case's entry in its sample, ``<rank>|<id>``: entries sort by the rank, a uniform hash."""
+    return f"{hashlib.sha256(feedback_id.encode()).hexdigest()[:16]}|{feedback_id}"
+
+
+def entry_id(entry: str) -> str:
+    return entry.partition("|")[2]
+
+
+def kept(entries: Iterable[str], cap: int) -> tuple[list[str], list[str]]:
+    """(the lowest ``cap`` entries, sorted; the others): what a sample keeps and drops."""
+    ordered = sorted(set(entries))
+    return ordered[:cap], ordered[cap:]
 
 
 def bounded(ids: Iterable[str], limit: int = MAX_TEXTS_PER_THEME) -> list[str]:

@@ -43,8 +43,9 @@ class ReportingService:
 
     @event_handler("categorization", "feedback.categorized")
     def on_feedback_categorized(self, event):
-        store.apply(self.db, projections.on_categorized(event))
-        store.sample_case(self.db, event.data)  # the forum report's bounded sample of texts
+        doc = store.apply(self.db, projections.on_categorized(event))
+        # the forum report's bounded sample of texts
+        store.sample_case(self.db, event.data, (doc or {}).get("submitted_at"))
         alerting.on_categorized(self.db, self.surge_rules, self.publish, event)
 
     @event_handler("categorization", "feedback.urgent")

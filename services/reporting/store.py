@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -42,38 +43,39 @@ def ensure_indexes(db: Database) -> None:
     surge_store.ensure_indexes(db)  # the surges' outbox notes
 
 
-def apply(db: Database, change: tuple[dict, dict] | list[tuple[dict, dict]]) -> bool:
-    """Apply an event's projection update(s), then count the feedback; False when nothing
-    changed (a repeat, or stale)."""
+def apply(db: Database, change: tuple[dict, dict] | list[tuple[dict, dict]]) -> dict | None:
+    """Apply an event's projection update(s), then count the feedback; the feedback's
+    document as the last update left it (None when that one changed nothing: stale)."""
     changes = change if isinstance(change, list) else [change]
-    changed = False
+    doc = None
     for one in changes:
-        changed = _project(db, one) or changed
-    reconcile(db, changes[0][0]["_id"])  # after a repeat too: a crash may have left it half done
-    return changed
+        doc = _project(db, one)
+    # after a repeat too: a crash may have left it half done
+    reconcile(db, changes[0][0]["_id"], doc)
+    return doc
 
 
-def _project(db: Database, change: tuple[dict, dict]) -> bool:
+def _project(db: Database, change: tuple[dict, dict]) -> dict | None:
+    """The document after the update; None when the filter rejects it (stale or repeated)."""
     query, update = change
     # Two events of one feedback may race to create its document: the loser's upsert fails
     # on the unique _id, and is tried again against the document that now exists. A second
     # failure means the filter rejects it: a stale or repeated revision.
-    changed = False
     for _ in range(2):
         try:
-            result = db.feedback.update_one(query, update, upsert=True)
-            changed = bool(result.modified_count or result.upserted_id)
-            break
+            return db.feedback.find_one_and_update(
+                query, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
         except DuplicateKeyError:
             continue
-    return changed
+    return None
 
 
 class CountsBusy(TimeoutError):
     """Another handler is counting this feedback; the event is retried later (transient)."""
 
 
-def reconcile(db: Database, feedback_id: str) -> None:
+def reconcile(db: Database, feedback_id: str, doc: dict | None = None) -> None:
     """Move into the counters what this feedback's contribution changed, exactly once.
 
     One handler at a time counts a feedback: it holds the feedback's lease (``counting``) for
@@ -93,7 +95,8 @@ def reconcile(db: Database, feedback_id: str) -> None:
     waited_until = time.monotonic() + LEASE_WAIT_S
     token = uuid.uuid4().hex
     while True:
-        doc = db.feedback.find_one({"_id": feedback_id})
+        # the document as the caller's own write returned it, then as read again
+        doc = doc if doc is not None else db.feedback.find_one({"_id": feedback_id})
         if doc is None:
             return
         lease = doc.get("counting") or {}
@@ -101,6 +104,7 @@ def reconcile(db: Database, feedback_id: str) -> None:
             if time.monotonic() > waited_until:
                 raise CountsBusy(f"the counts of {feedback_id} are being counted elsewhere")
             time.sleep(LEASE_POLL_S)
+            doc = None
             continue
         pending = list(doc.get("pending_counts") or [])
         now = projections.contribution(doc)
@@ -123,6 +127,7 @@ def reconcile(db: Database, feedback_id: str) -> None:
             pending.append(change)
         taken = db.feedback.update_one({"_id": feedback_id, "counted_version": guard}, update)
         if taken.modified_count == 0:
+            doc = None
             continue  # another handler moved it meanwhile: read again
         break
     shard = counter_shard(feedback_id)
@@ -194,14 +199,14 @@ def _apply_change(db: Database, shard: str, change: dict) -> None:
 
 
 def _add_to_counters(db: Database, shard: str, change_id: str, inc: dict[str, int]) -> None:
-    for _ in range(2):
-        done = db.counters.update_one(
-            {"_id": shard, f"applied.{change_id}": {"$exists": False}},
-            {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}},
-        )
-        if done.matched_count or db.counters.find_one({"_id": shard}, {"_id": 1}):
-            return  # added now, or already
+    guard = {"_id": shard, f"applied.{change_id}": {"$exists": False}}
+    update = {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}}
+    if db.counters.update_one(guard, update).matched_count:
+        return
+    if db.counters.find_one({"_id": shard}, {"_id": 1}) is None:
         _create_counters(db)  # gone (a new or emptied database): create them, then add
+    # it exists: not matched means added already, unless it was created since the first try
+    db.counters.update_one(guard, update)
 
 
 def _add_to_cell(db: Database, doc_id: str, change_id: str, inc: dict[str, int]) -> None:
@@ -213,24 +218,25 @@ def _add_to_cell(db: Database, doc_id: str, change_id: str, inc: dict[str, int])
     update = {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}}
     if db.cells.update_one(guard, update).matched_count:
         return  # the usual case: the cell is there
-    if db.cells.find_one({"_id": doc_id}, {"_id": 1}):
-        return  # added there already
-    _list_cell(db, doc_id)
-    try:
-        db.cells.update_one(guard, update, upsert=True)
-    except DuplicateKeyError:  # created meanwhile by another feedback's handler
-        db.cells.update_one(guard, update)
+    if db.cells.find_one({"_id": doc_id}, {"_id": 1}) is None:
+        _list_cell(db, doc_id)
+        try:
+            db.cells.update_one(guard, update, upsert=True)
+            return
+        except DuplicateKeyError:  # created meanwhile by another feedback's handler
+            pass
+    # it exists: not matched means added already, unless another feedback's first change
+    # created it since the first try (the race that lost a case after a rebuild)
+    db.cells.update_one(guard, update)
 
 
 def _list_cell(db: Database, doc_id: str) -> None:
-    for _ in range(2):  # two first listings of a month racing: the loser's upsert, again
-        try:
-            db.cell_index.update_one(
-                {"_id": index_id(doc_id)}, {"$addToSet": {"cells": doc_id}}, upsert=True
-            )
-            return
-        except DuplicateKeyError:
-            continue
+    try:
+        db.cell_index.update_one(
+            {"_id": index_id(doc_id)}, {"$addToSet": {"cells": doc_id}}, upsert=True
+        )
+    except DuplicateKeyError:  # two first listings of a month racing: the loser's, again
+        db.cell_index.update_one({"_id": index_id(doc_id)}, {"$addToSet": {"cells": doc_id}})
 
 
 def _create_counters(db: Database) -> None:
@@ -443,61 +449,67 @@ def session_secrets(db: Database, configured: tuple[str, ...]) -> tuple[str, ...
 
 
 # ---------------------------------------------------------------- the forum report's samples
-# ``forum_samples``: per month of submission and category (``forum.sample_id``) a reservoir
-# of at most ``forum.SAMPLE_CAP`` case ids, so the report reads a bounded number of texts
+# ``forum_samples``: per month of submission and category (``forum.sample_id``) the entries of
+# at most ``forum.SAMPLE_CAP`` cases (a bottom-k sample), so the report reads a bounded number
 _SAMPLED_FIELDS = {f: 1 for f in (*_PROJECTION_FIELDS, "submitted_at", "received", "channel")}
 _SAMPLED_FIELDS.update({f: 1 for f in ("department", "language", "priority", "overdue")})
 
 
-def sample_case(db: Database, data: dict, draw=None) -> bool:
-    """Offer a categorized case (``feedback.categorized``'s data) to its sample, after its
-    projection is written; True when it is in the sample now. A repeat changes nothing."""
-    import random
+# per sample, the highest entry of its lowest SAMPLE_CAP when it was last seen full: entries
+# only ever leave a full sample from the top, so an entry at or above it never gets in
+_sample_bars: dict[str, str] = {}
 
+
+def sample_case(db: Database, data: dict, submitted_at: str | None = None) -> bool:
+    """Offer a categorized case (``feedback.categorized``'s data; ``submitted_at`` from its
+    projection, read when not given) to its month's sample; True when it is in the sample now.
+    Once the sample is full, most cases are turned away without a write (``_sample_bars``)."""
     from pymongo import ReturnDocument
 
     from services.reporting import forum
 
     fid = data["feedback_id"]
-    doc = db.feedback.find_one({"_id": fid}, {"submitted_at": 1}) or {}
-    day = projections.city_day(doc.get("submitted_at")) or projections.city_day(
-        data.get("categorized_at")
-    )
+    if submitted_at is None:
+        submitted_at = (db.feedback.find_one({"_id": fid}, {"submitted_at": 1}) or {}).get(
+            "submitted_at"
+        )
+    day = projections.city_day(submitted_at) or projections.city_day(data.get("categorized_at"))
     if day is None:
         return False
     key = forum.sample_id(forum.month_of(day), data["category"])
+    entry = forum.sample_entry(fid)
+    bar = _sample_bars.get(f"{db.name}/{key}")
+    if bar is not None and entry > bar:
+        return False
     for attempt in range(2):  # two first offers racing: the loser's upsert fails, then matches
         try:
             sample = db.forum_samples.find_one_and_update(
-                {"_id": key, "ids": {"$ne": fid}},
-                {"$inc": {"seen": 1}},
+                {"_id": key},
+                {"$addToSet": {"entries": entry}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
             break
         except DuplicateKeyError:
             if attempt:
-                return False  # in the sample already: a repeat
-    slot = forum.reservoir_slot(sample["seen"], forum.SAMPLE_CAP, draw or random.randrange)
-    if slot is None:
-        return False
-    if sample["seen"] <= forum.SAMPLE_CAP:
-        done = db.forum_samples.update_one(
-            {"_id": key, "ids": {"$ne": fid}}, {"$push": {"ids": fid}}
-        )
-    else:  # over a slot that exists only: the sample never grows past its cap
-        done = db.forum_samples.update_one(
-            {"_id": key, "ids": {"$ne": fid}, f"ids.{slot}": {"$exists": True}},
-            {"$set": {f"ids.{slot}": fid}},
-        )
-    return bool(done.modified_count)
+                raise
+    keep, drop = forum.kept(sample.get("entries") or [], forum.SAMPLE_CAP)
+    if drop:  # racing writers each drop what is above the cap in their view: the union holds
+        db.forum_samples.update_one({"_id": key}, {"$pullAll": {"entries": drop}})
+    if len(keep) >= forum.SAMPLE_CAP:
+        _sample_bars[f"{db.name}/{key}"] = keep[-1]
+    return entry in keep
 
 
 def sampled_ids(db: Database, keys: list[str]) -> dict[str, list[str]]:
     """The sampled case ids of the named samples (a few small documents, by ``_id``)."""
-    return {
-        d["_id"]: list(d.get("ids") or []) for d in db.forum_samples.find({"_id": {"$in": keys}})
-    }
+    from services.reporting import forum
+
+    found = {}
+    for doc in db.forum_samples.find({"_id": {"$in": keys}}):
+        keep, _ = forum.kept(doc.get("entries") or [], forum.SAMPLE_CAP)
+        found[doc["_id"]] = [forum.entry_id(e) for e in keep]
+    return found
 
 
 def sampled_case(db: Database, feedback_id: str) -> dict | None:

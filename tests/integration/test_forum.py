@@ -5,6 +5,7 @@ the period's cells and samples (services/reporting/store.py, forum_report.py).""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date
 
 from services.reporting import forum, forum_report, projections, store
@@ -62,21 +63,36 @@ def submit(db, fid: str, category: str, text: str, kelurahan: str = "Bandengan",
     )
     cat = categorized(fid, category)
     store.apply(db, projections.on_categorized(cat))
-    return store.sample_case(db, cat.data, draw=random.Random(fid).randrange)
+    return store.sample_case(db, cat.data)
 
 
-def test_a_sample_holds_at_most_its_cap_and_a_repeat_adds_nothing(db, monkeypatch):
+def test_a_sample_holds_the_lowest_ranked_cases_and_a_repeat_adds_nothing(db, monkeypatch):
     monkeypatch.setattr(forum, "SAMPLE_CAP", 5)
-    for n in range(30):
-        submit(db, f"fb-{n:03d}", "flooding", TEXTS["flooding"].format(n=n))
+    ids = [f"fb-{n:03d}" for n in range(30)]
+    work = ids + ids[::3]  # some twice
+    random.Random(5).shuffle(work)
+    lanes = [work[i::3] for i in range(3)]
+    threads = [
+        threading.Thread(
+            target=lambda lane: [
+                submit(db, fid, "flooding", TEXTS["flooding"].format(n=fid)) for fid in lane
+            ],
+            args=(lane,),
+        )
+        for lane in lanes
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    expected = sorted(ids, key=forum.sample_entry)[:5]  # whatever the order and the writers
+    assert store.sampled_ids(db, ["2026-12|flooding"]) == {"2026-12|flooding": expected}
+    assert store.sample_case(db, categorized(expected[0], "flooding").data) is True  # a repeat
+    assert store.sample_case(db, categorized("fb-new-high", "flooding").data) is (
+        forum.sample_entry("fb-new-high") < forum.sample_entry(expected[-1])
+    )
     doc = db.forum_samples.find_one({"_id": "2026-12|flooding"})
-    assert doc["seen"] == 30
-    assert len(doc["ids"]) == 5 and len(set(doc["ids"])) == 5
-    assert set(doc["ids"]) <= {f"fb-{n:03d}" for n in range(30)}
-    kept = doc["ids"][0]
-    assert store.sample_case(db, categorized(kept, "flooding").data) is False  # a repeat
-    again = db.forum_samples.find_one({"_id": "2026-12|flooding"})
-    assert again["ids"] == doc["ids"] and again["seen"] == 30
+    assert len(doc["entries"]) == 5
 
 
 def test_the_forum_report_from_the_buckets_and_the_samples(db):

@@ -174,3 +174,30 @@ def test_reports_from_buckets_equal_what_happened_in_any_order_with_repeats_and_
     # a category's cells are read from its index document alone
     flooding_only = store.period_cells(db, TODAY, TODAY, "flooding")[TODAY]
     assert flooding_only and all(k.startswith("flooding~") for k in flooding_only)
+
+
+def test_first_changes_racing_into_a_new_cell_are_each_counted_and_the_cell_listed(db):
+    # 6 cases of the same cell, each day's first: their handlers all find no cell document,
+    # and all but one find it created a moment later by another (the race a rebuild hits)
+    days = [date(2026, 11, d) for d in range(1, 6)]
+    for day in days:
+        at = f"{day.isoformat()}T01:00:00.000Z"
+        evs = []
+        for n in range(6):
+            (received, *_) = lifecycle(f"{day}-{n}", "Degayu", "flooding", "bpbd", None)
+            received.data["submitted_at"] = at
+            evs.append(received)
+        start = threading.Barrier(len(evs))
+        threads = [
+            threading.Thread(target=lambda e, b: (b.wait(), apply(db, e)), args=(ev, start))
+            for ev in evs
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    found = store.period_cells(db, days[0], days[-1])
+    assert {d: sum(m["n"] for m in cells.values()) for d, cells in found.items()} == {
+        d: 6 for d in days
+    }
+    assert store.recount_cells(db, days) == {d: reports.nonzero(found[d]) for d in days}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import date
 
 import pytest
@@ -126,19 +125,18 @@ def test_a_theme_without_sampled_texts_has_no_terms_nor_texts():
     assert theme["terms"] == [] and theme["representative_texts"] == []
 
 
-def test_the_reservoir_keeps_at_most_its_cap_and_every_case_the_same_chance():
-    assert [forum.reservoir_slot(s, 3, lambda n: 0) for s in (1, 2, 3)] == [0, 1, 2]
-    assert forum.reservoir_slot(4, 3, lambda n: 3) is None  # drawn outside: not kept
-    assert forum.reservoir_slot(4, 3, lambda n: 1) == 1  # over slot 1
-    rng, kept_first = random.Random(7), 0
-    for _ in range(2000):
-        slots = [None] * 5
-        for seen in range(1, 51):
-            slot = forum.reservoir_slot(seen, 5, rng.randrange)
-            if slot is not None:
-                slots[slot] = seen
-        kept_first += 1 in slots
-    assert 120 < kept_first < 280  # 5 of 50: each kept with chance 0.1 (200 of 2000)
+def test_the_sample_keeps_the_lowest_ranks_and_every_case_the_same_chance():
+    entries = [forum.sample_entry(f"id-{i}") for i in range(50)]
+    keep, drop = forum.kept(entries + entries[:10], 5)  # repeats count once
+    assert keep == sorted(entries)[:5] and len(drop) == 45
+    assert forum.entry_id(keep[0]).startswith("id-")
+    # each of 50 cases is in a sample of 5 with chance 0.1: over 2000 months of other ids
+    kept_first = sum(
+        forum.sample_entry(f"m{m}-id-0")
+        in forum.kept([forum.sample_entry(f"m{m}-id-{i}") for i in range(50)], 5)[0]
+        for m in range(2000)
+    )
+    assert 120 < kept_first < 280
 
 
 def test_sample_ids_months_and_the_bounded_read():
