@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from pymongo.database import Database
+from typing import TYPE_CHECKING
 
 from services.reporting import surge_store, surges
 from shared import taxonomy
 from shared.events import Event
+
+if TYPE_CHECKING:  # for annotations only: the store does the I/O
+    from pymongo.database import Database
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,12 @@ reads and writes ``store.py``."""
 
 from __future__ import annotations
 
-from pymongo.database import Database
+from typing import TYPE_CHECKING
 
 from services.reporting import overdue, store
+
+if TYPE_CHECKING:  # for annotations only: the store does the I/O
+    from pymongo.database import Database
 
 
 def on_overdue(db: Database, data: dict) -> bool:

@@ -55,15 +55,6 @@ def month_of(day: date) -> str:
     return f"{day:%Y-%m}"
 
 
-def months(start: date, end: date) -> list[str]:
-    """The months ``YYYY-MM`` that [start, end] touches."""
-    found, year, month = [], start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        found.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return found
-
-
 def sample_entry(feedback_id: str) -> str:
     """A case's entry in its sample, ``<rank>|<id>``: entries sort by the rank, a uniform hash."""
     return f"{hashlib.sha256(feedback_id.encode()).hexdigest()[:16]}|{feedback_id}"

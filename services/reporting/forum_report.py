@@ -10,12 +10,14 @@ it imports nothing but ``re``), so a text projected before a rule was added is s
 from __future__ import annotations
 
 from datetime import date
-
-from pymongo.database import Database
+from typing import TYPE_CHECKING
 
 from services.intake import privacy  # pure: the one definition of what personal data looks like
 from services.reporting import forum, handlers, projections, reports, store
 from shared.taxonomy import TAXONOMY
+
+if TYPE_CHECKING:  # for annotations only: the store does the I/O
+    from pymongo.database import Database
 
 QUERY_ONLY = ("lang",)  # the page's own parameters, not the report's
 
@@ -28,7 +30,9 @@ def query_of(args: dict) -> dict:
 def _sampled(db: Database, query: dict, start: date, end: date, categories: list[str]):
     """The sampled cases of the period's months and these categories that were submitted in
     the period and pass the filters: at most ``forum.MAX_TEXTS_PER_THEME`` read per theme."""
-    keys = {forum.sample_id(month, c): c for month in forum.months(start, end) for c in categories}
+    keys = {
+        forum.sample_id(month, c): c for month in reports.months(start, end) for c in categories
+    }
     per_theme: dict[str, list[str]] = {}
     for key, ids in store.sampled_ids(db, list(keys)).items():
         per_theme.setdefault(keys[key], []).extend(ids)

@@ -3,11 +3,16 @@ from ``forum_report.report``; the service's entrypoints hand each request here."
 
 from __future__ import annotations
 
-from pymongo.database import Database
-from werkzeug.wrappers import Request, Response
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Response
 
 from services.reporting import forum_page, forum_pdf, forum_report
 from shared.http import HttpError, json_response
+
+if TYPE_CHECKING:  # for annotations only: the store does the I/O
+    from pymongo.database import Database
+    from werkzeug.wrappers import Request
 
 
 def _lang(request: Request) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pymongo.database import Database
-
 from services.reporting import exports, store
+
+if TYPE_CHECKING:  # for annotations only: the store does the I/O
+    from pymongo.database import Database
 
 BATCH = 500  # documents per round trip to the database while a page streams
 

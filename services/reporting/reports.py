@@ -61,6 +61,15 @@ def filtered(query: dict) -> bool:
     return any(query.get(f) for f in FILTERS) or bool(query.get("from_") or query.get("to"))
 
 
+def months(start: date, end: date) -> list[str]:
+    """The months ``YYYY-MM`` that [start, end] touches."""
+    found, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
 def days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 

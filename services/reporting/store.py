@@ -14,7 +14,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.reporting import projections, surge_store
+from services.reporting import projections, reports, surge_store
 
 COUNTER_SHARDS = 32
 # A day's cells are listed in their month's index, spread over this many documents by
@@ -273,13 +273,10 @@ def period_cells(
     ``category`` only when given, and of those only the cells whose key ``keep`` accepts: the
     months' index documents, then the cells' own documents, each read by ``_id`` (in lists of
     ``ID_CHUNK``). The cost follows the period's cells, whatever else is stored."""
-    months, day = [], date(start.year, start.month, 1)
-    while day <= end:
-        months.append(f"{day:%Y-%m}")
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     shards = [index_shard(category)] if category else range(INDEX_SHARDS)
     lo, hi = f"d:{start.isoformat()}|", f"d:{end.isoformat()}|"
     wanted = []
+    months = reports.months(start, end)
     for doc in _by_ids(db.cell_index, [f"{m}#{k}" for m in months for k in shards]):
         for doc_id in doc.get("cells") or []:
             if lo <= doc_id[: len(lo)] <= hi and (keep is None or keep(doc_id.partition("|")[2])):
@@ -464,8 +461,6 @@ def sample_case(db: Database, data: dict, submitted_at: str | None = None) -> bo
     """Offer a categorized case (``feedback.categorized``'s data; ``submitted_at`` from its
     projection, read when not given) to its month's sample; True when it is in the sample now.
     Once the sample is full, most cases are turned away without a write (``_sample_bars``)."""
-    from pymongo import ReturnDocument
-
     from services.reporting import forum
 
     fid = data["feedback_id"]
@@ -506,7 +501,7 @@ def sampled_ids(db: Database, keys: list[str]) -> dict[str, list[str]]:
     from services.reporting import forum
 
     found = {}
-    for doc in db.forum_samples.find({"_id": {"$in": keys}}):
+    for doc in _by_ids(db.forum_samples, keys):
         keep, _ = forum.kept(doc.get("entries") or [], forum.SAMPLE_CAP)
         found[doc["_id"]] = [forum.entry_id(e) for e in keep]
     return found

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.reporting import forum, forum_page, forum_pdf, forum_web, projections
+from services.reporting import forum, forum_page, forum_pdf, forum_web, projections, reports
 from shared.http import HttpError
 
 FLOOD = [
@@ -141,7 +141,7 @@ def test_the_sample_keeps_the_lowest_ranks_and_every_case_the_same_chance():
 
 def test_sample_ids_months_and_the_bounded_read():
     assert forum.sample_id("2026-12", "flooding") == "2026-12|flooding"
-    assert forum.months(date(2026, 11, 20), date(2027, 1, 3)) == ["2026-11", "2026-12", "2027-01"]
+    assert reports.months(date(2026, 11, 20), date(2027, 1, 3)) == ["2026-11", "2026-12", "2027-01"]
     ids = [f"id-{i}" for i in range(1000)]
     chosen = forum.bounded(ids, 50)
     assert len(chosen) == 50 and chosen == forum.bounded(reversed(ids), 50)
