@@ -186,6 +186,11 @@ SETTINGS = (
     Setting("SUARA_SMTP_PASSWORD", "", "SMTP password"),
     Setting("SUARA_SMTP_STARTTLS", "false", "true: STARTTLS before login and sending"),
     Setting(
+        "SUARA_SMTP_CA_FILE",
+        "",
+        "PEM file of the CAs the relay's certificate is checked against (empty: the system's)",
+    ),
+    Setting(
         "SUARA_MAIL_FROM",
         "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
         "the sender of notification's mail",
@@ -505,6 +510,28 @@ def parse_secret_keys(raw: str) -> tuple[str, ...]:
     return keys
 
 
+def smtp_settings(env) -> dict:
+    """The relay notification sends through. A login goes over STARTTLS (the certificate
+    checked) unless the relay is on this host: a password is never sent in clear."""
+    smtp = {
+        "host": env.get("SUARA_SMTP_HOST") or "127.0.0.1",
+        "port": _positive(env, "SUARA_SMTP_PORT", 1025),
+        "user": env.get("SUARA_SMTP_USER", ""),
+        "password": env.get("SUARA_SMTP_PASSWORD", ""),
+        "starttls": _bool(env, "SUARA_SMTP_STARTTLS"),
+        "ca_file": env.get("SUARA_SMTP_CA_FILE", ""),
+        "sender": env.get("SUARA_MAIL_FROM")
+        or "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
+    }
+    local = smtp["host"] in ("127.0.0.1", "::1", "localhost")
+    if smtp["user"] and not smtp["starttls"] and not local:
+        raise ConfigError(
+            "SUARA_SMTP_USER is set without SUARA_SMTP_STARTTLS=true: the password would "
+            f"cross the network to {smtp['host']} in clear"
+        )
+    return smtp
+
+
 def _bool(env: Mapping[str, str], name: str) -> bool:
     raw = (env.get(name) or "false").strip().lower()
     if raw not in ("true", "false", "1", "0", "yes", "no"):
@@ -676,15 +703,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             if h.strip()
         ),
         "TWILIO_AUTH_TOKEN": env.get("SUARA_TWILIO_AUTH_TOKEN", ""),
-        "SMTP": {
-            "host": env.get("SUARA_SMTP_HOST") or "127.0.0.1",
-            "port": _positive(env, "SUARA_SMTP_PORT", 1025),
-            "user": env.get("SUARA_SMTP_USER", ""),
-            "password": env.get("SUARA_SMTP_PASSWORD", ""),
-            "starttls": _bool(env, "SUARA_SMTP_STARTTLS"),
-            "sender": env.get("SUARA_MAIL_FROM")
-            or "Suara Kota Pekalongan <noreply@suara.pekalongankota.go.id>",
-        },
+        "SMTP": smtp_settings(env),
         "NOTIFICATION_API_KEY": env.get("SUARA_NOTIFICATION_API_KEY", ""),
         "PROVIDERS": reply_providers(env),
         "QUIET_HOURS": quiet_hours(env.get("SUARA_QUIET_HOURS", "21:00-06:00")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import smtplib
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -91,8 +92,8 @@ def send_mail(smtp: dict, to: str, mail: Mail, delivery_id: str, unsubscribe: st
     except (smtplib.SMTPException, OSError) as exc:
         raise Unavailable(f"SMTP {smtp['host']}:{smtp['port']}: {exc}") from None
     try:
-        if smtp["starttls"]:
-            client.starttls()
+        if smtp["starttls"]:  # the relay's certificate and name checked, as a mail client does
+            client.starttls(context=ssl.create_default_context(cafile=smtp.get("ca_file") or None))
         if smtp["user"]:
             client.login(smtp["user"], smtp["password"])
         client.send_message(message)
