@@ -153,12 +153,18 @@ start_rabbitmq() {
         return 0
     fi
     mkdir -p "$RABBIT_DIR" "$VAR/log/rabbitmq"
-    [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
-    # loopback only; let the guest user log in (it can only from loopback anyway)
+    # the management UI and HTTP API (user admin), and the broker's own Prometheus metrics
+    echo "[rabbitmq_management,rabbitmq_prometheus]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+    # loopback only, as are the management UI (AMQP port + 10000: 15672) and the metrics
+    # (+ 10020: 15692); guest (the test harness's user) may only connect from loopback
     cat >"$RABBIT_DIR/rabbitmq.conf" <<EOF
 listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
-loopback_users = none
+loopback_users.guest = true
 disk_free_limit.absolute = 50MB
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $((AMQP_PORT + 10000))
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $((AMQP_PORT + 10020))
 EOF
     say "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (data: $RABBIT_DIR)"
     setsid rabbitmq-server >>"$VAR/log/rabbitmq/console.log" 2>&1 </dev/null &
@@ -170,13 +176,18 @@ EOF
 }
 
 ensure_vhosts() {
-    # the test suite runs in its own vhost, so it never takes a running platform's messages
+    # docker compose's users and permissions (deploy/rabbitmq/definitions.json) on "/" and on
+    # the vhosts the tests, the bench, the fuzz campaign and the chaos runs keep to themselves
+    # (so they never take a running platform's messages); guest, the test harness, has every
+    # right on those and none on "/"
     rabbit_env
-    local vhost
-    for vhost in suara-test suara-test-isolated suara-bench suara-fuzz suara-chaos; do
-        rabbitmqctl -q add_vhost "$vhost" >/dev/null 2>&1 || true
-        rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null 2>&1 || true
-    done
+    local defs="$RABBIT_DIR/definitions.json"
+    python3 "$ROOT/deploy/rabbitmq/local_definitions.py" \
+        / suara-test suara-test-isolated suara-bench suara-fuzz suara-chaos >"$defs" \
+        || die "could not render the RabbitMQ definitions (deploy/rabbitmq/local_definitions.py)"
+    rabbitmqctl -q import_definitions "$defs" >/dev/null \
+        || die "rabbitmqctl import_definitions $defs failed (see $VAR/log/rabbitmq)"
+    rabbitmqctl -q clear_permissions -p / guest >/dev/null 2>&1 || true
 }
 
 start_ferretdb() {
@@ -256,7 +267,9 @@ stop_mailpit() {
 }
 
 status() {
-    port_open "$AMQP_PORT" && say "RabbitMQ: up on 127.0.0.1:$AMQP_PORT" || say "RabbitMQ: down"
+    port_open "$AMQP_PORT" \
+        && say "RabbitMQ: up on 127.0.0.1:$AMQP_PORT (management UI http://127.0.0.1:$((AMQP_PORT + 10000)), user admin)" \
+        || say "RabbitMQ: down"
     port_open "$MONGO_PORT" && say "FerretDB: up on 127.0.0.1:$MONGO_PORT" || say "FerretDB: down"
     port_open "$SMTP_PORT" && say "Mailpit: up on 127.0.0.1:$SMTP_PORT (inbox :$MAILPIT_UI_PORT)" \
         || say "Mailpit: down"
@@ -271,5 +284,8 @@ case "${1:-start}" in
     restart-rabbitmq) stop_rabbitmq; start_rabbitmq ;;
     restart-ferretdb) stop_ferretdb; start_ferretdb ;;
     status) status ;;
-    *) die "usage: $0 start|stop|status|install|restart-rabbitmq|restart-ferretdb" ;;
+    # the local node's own rabbitmqctl (its node name and data dirs), e.g.
+    #   deploy/local-servers.sh rabbitmqctl list_queues -p / name messages consumers
+    rabbitmqctl) shift; rabbit_env; exec rabbitmqctl "$@" ;;
+    *) die "usage: $0 start|stop|status|install|restart-rabbitmq|restart-ferretdb|rabbitmqctl ARGS..." ;;
 esac

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from shared import events
 
@@ -26,7 +27,16 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("SUARA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URI"),
+    Setting(
+        "SUARA_<SERVICE>_AMQP_URI",
+        "$SUARA_AMQP_URI",
+        "per-service RabbitMQ URI (its own user), e.g. SUARA_INTAKE_AMQP_URI",
+    ),
+    Setting(
+        "SUARA_AMQP_URI",
+        "amqp://<service>:<service>-amqp-dev@127.0.0.1:5672/",
+        "RabbitMQ URI; unset: each service as its own development user (deploy/rabbitmq)",
+    ),
     Setting("SUARA_MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (all services)"),
     Setting(
         "SUARA_<SERVICE>_MONGO_URI",
@@ -593,6 +603,37 @@ def optional(name: str, env: Mapping[str, str] | None = None) -> str | None:
     return (os.environ if env is None else env).get(name) or None
 
 
+# the RabbitMQ users' development passwords (deploy/rabbitmq/definitions.json holds their hashes)
+DEV_AMQP_PASSWORDS = {
+    **{service: f"{service}-amqp-dev" for service in SERVICES},
+    "city-service": "city-service-dev",
+    "integrator": "integrator-dev",
+}
+
+
+def dev_amqp_uri(user: str, base: str = "amqp://127.0.0.1:5672/") -> str:
+    """``base`` (its host, port and vhost) as ``user`` with its development password, the
+    default docker compose and deploy/local-servers.sh give it (deploy/rabbitmq/README.md):
+    ``amqp://intake:intake-amqp-dev@127.0.0.1:5672/``. Production sets its own URIs."""
+    parts = urlsplit(base)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{user}:{DEV_AMQP_PASSWORDS[user]}@{f'[{host}]' if ':' in host else host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme or "amqp", netloc, parts.path or "/", parts.query, ""))
+
+
+def service_amqp(service: str, env: Mapping[str, str] | None = None) -> str:
+    """The RabbitMQ URI of ``service``: its own (``SUARA_<SERVICE>_AMQP_URI``), else the shared
+    one, else its own development user on the local broker."""
+    env = os.environ if env is None else env
+    return (
+        env.get(f"SUARA_{service.upper()}_AMQP_URI")
+        or env.get("SUARA_AMQP_URI")
+        or dev_amqp_uri(service)
+    )
+
+
 def service_mongo(service: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str]:
     """(MongoDB URI, database) of ``service``: its own URI (its own credentials) if set, else
     the shared one, else None; the same pair the service itself uses (``load``), so that its
@@ -657,7 +698,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
     amqp_workers = _positive(env, "SUARA_MAX_WORKERS", 10)
     http_workers = _positive(env, "SUARA_HTTP_WORKERS", 10)
     return {
-        "AMQP_URI": env.get("SUARA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        "AMQP_URI": service_amqp(service, env),
         "WEB_SERVER_ADDRESS": f"{host}:{port}",
         # one pool per process: the AMQP handlers' budget, the HTTP handlers', and the timers'
         "max_workers": amqp_workers + http_workers + TIMER_WORKERS,

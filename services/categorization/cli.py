@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -251,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--source", help="the source of rows that name none, e.g. lapor")
     import_.add_argument(
         "--amqp-uri",
-        help="the broker (default SUARA_AMQP_URI); the importer publishes to "
-        "suara.intake with routing key feedback.submit",
+        help="the broker (default SUARA_AMQP_URI, else the local broker as city-service); the "
+        "importer publishes to suara.intake with routing key feedback.submit, as a city "
+        "service does",
     )
     import_.set_defaults(handler=_cmd_import)
     return parser
@@ -275,7 +277,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         _log(f"suara import: no such file {args.file}")
         return 2
-    amqp_uri = args.amqp_uri or config.load("intake")["AMQP_URI"]
+    amqp_uri = (
+        args.amqp_uri or os.environ.get("SUARA_AMQP_URI") or config.dev_amqp_uri("city-service")
+    )
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         producer = Producer(conn.channel())
 

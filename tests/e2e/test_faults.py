@@ -6,6 +6,7 @@ import uuid
 import requests
 
 from deploy.platform import ServiceProcess, supervise
+from shared import config
 from tests.helpers import wait_for
 
 TEXTS = [
@@ -69,6 +70,11 @@ def test_sigkill_of_categorization_while_feedback_flows_loses_nothing(client, na
         assert kinds == ["assigned.r1", "categorized.r1", "received"]  # told exactly once
 
 
+def isolated(service: str, native) -> str:
+    """``service``'s own user on the vhost suara-test-isolated."""
+    return config.dev_amqp_uri(service, native.amqp_uri.rsplit("/", 1)[0] + "/suara-test-isolated")
+
+
 def test_health_is_503_naming_the_database_when_it_is_down(native):
     proc = ServiceProcess(
         "reporting",
@@ -76,8 +82,7 @@ def test_health_is_503_naming_the_database_when_it_is_down(native):
         {
             **native.env,
             "SUARA_REPORTING_PORT": "18014",
-            "SUARA_AMQP_URI": native.env["SUARA_AMQP_URI"].rsplit("/", 1)[0]
-            + "/suara-test-isolated",
+            "SUARA_REPORTING_AMQP_URI": isolated("reporting", native),
             "SUARA_REPORTING_MONGO_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500",
         },
         name="e2e-reporting-nodb",
@@ -101,7 +106,7 @@ def test_make_run_restarts_a_service_whose_process_dies(native):
     env = {
         **native.env,
         "SUARA_REPORTING_PORT": "18024",
-        "SUARA_AMQP_URI": native.env["SUARA_AMQP_URI"].rsplit("/", 1)[0] + "/suara-test-isolated",
+        "SUARA_REPORTING_AMQP_URI": isolated("reporting", native),
     }
     procs = [ServiceProcess("reporting", env, name="e2e-reporting-supervised").start()]
     procs[0].wait_healthy()

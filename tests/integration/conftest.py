@@ -57,7 +57,9 @@ def purge(amqp_uri):
 @pytest.fixture
 def service_config(amqp_uri, db):
     def make(service: str, **overrides) -> dict:
-        cfg = config.load(service, {"SUARA_AMQP_URI": amqp_uri, "SUARA_MONGO_URI": MONGO_URI})
+        # the service as its own RabbitMQ user, as it runs (tests/integration/test_broker_users)
+        own = config.dev_amqp_uri(service, amqp_uri)
+        cfg = config.load(service, {"SUARA_AMQP_URI": own, "SUARA_MONGO_URI": MONGO_URI})
         cfg.update(MONGO_DB=db.name, RETRY_DELAY_MS=50, WEB_SERVER_ADDRESS="127.0.0.1:0")
         cfg.update(overrides)
         return cfg

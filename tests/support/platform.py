@@ -12,7 +12,7 @@ from pathlib import Path
 from kombu import Connection
 
 from deploy.platform import SERVICES, ServiceProcess
-from shared import topology
+from shared import config, topology
 from shared.mongo import connect
 from tests.helpers import poll_until
 
@@ -62,8 +62,11 @@ class NativePlatform:
         self.mongo_uri = mongo_uri
         self.ports = ports
         self.prefix = prefix
-        self.env = {"SUARA_AMQP_URI": amqp_uri, "SUARA_MONGO_URI": mongo_uri, **(env or {})}
+        # each service as its own RabbitMQ user (deploy/rabbitmq/definitions.json, applied to
+        # the test vhosts by deploy/local-servers.sh); amqp_uri is the harness's (guest)
+        self.env = {"SUARA_MONGO_URI": mongo_uri, **(env or {})}
         for service in SERVICES:
+            self.env[f"SUARA_{service.upper()}_AMQP_URI"] = config.dev_amqp_uri(service, amqp_uri)
             self.env[f"SUARA_{service.upper()}_PORT"] = str(ports[service])
             self.env[f"SUARA_{service.upper()}_DB"] = self.db_name(service)
         self.replicas = {s: (replicas or {}).get(s, 1) for s in SERVICES}

@@ -16,7 +16,8 @@ def test_defaults_of_each_service(service, port):
     assert cfg["WEB_SERVER_ADDRESS"] == f"127.0.0.1:{port}"
     assert cfg["MONGO_DB"] == service
     assert cfg["MONGO_URI"] == "mongodb://127.0.0.1:27017/"
-    assert cfg["AMQP_URI"] == "amqp://guest:guest@127.0.0.1:5672/"
+    # its own development user (deploy/rabbitmq/definitions.json), never guest
+    assert cfg["AMQP_URI"] == f"amqp://{service}:{service}-amqp-dev@127.0.0.1:5672/"
     assert cfg["API_KEYS"] == {}
     assert (cfg["PREFETCH"], cfg["HTTP_WORKERS"], cfg["max_workers"]) == (10, 10, 24)
     assert cfg["MAX_ATTEMPTS"] == 5
@@ -37,6 +38,27 @@ def test_load_reads_os_environ_when_no_mapping_is_given(monkeypatch):
     cfg = config.load("reporting")
     assert cfg["WEB_SERVER_ADDRESS"].endswith(":9104")
     assert cfg["AMQP_URI"] == "amqp://u:p@mq:5672/suara"
+
+
+def test_a_services_own_broker_uri_wins_over_the_shared_one():
+    env = {"SUARA_AMQP_URI": "amqp://u:p@mq:5672/v", "SUARA_INTAKE_AMQP_URI": "amqp://i:q@mq/v"}
+    assert config.load("intake", env)["AMQP_URI"] == "amqp://i:q@mq/v"
+    assert config.load("reporting", env)["AMQP_URI"] == "amqp://u:p@mq:5672/v"
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        (
+            "amqp://guest:guest@127.0.0.1:5672/suara-test",
+            "amqp://reporting:reporting-amqp-dev@127.0.0.1:5672/suara-test",
+        ),
+        ("amqp://rabbitmq/", "amqp://reporting:reporting-amqp-dev@rabbitmq/"),
+        ("amqp://x@[::1]:5673/%2F", "amqp://reporting:reporting-amqp-dev@[::1]:5673/%2F"),
+    ],
+)
+def test_a_development_user_keeps_the_host_port_and_vhost(base, expected):
+    assert config.dev_amqp_uri("reporting", base) == expected
 
 
 def test_shared_settings_override_the_defaults():
@@ -196,3 +218,18 @@ def test_optional_settings_are_none_when_unset_or_empty():
     assert config.optional("SUARA_MODEL_PATH", {"SUARA_MODEL_PATH": "/m.joblib"}) == "/m.joblib"
     documented = {s.name for s in config.SETTINGS}
     assert {"SUARA_MODEL_PATH", "SUARA_CORPUS_DIR"} <= documented
+
+
+def test_the_development_passwords_match_the_brokers_hashes():
+    """config.DEV_AMQP_PASSWORDS are the passwords whose hashes definitions.json holds
+    (rabbit_password_hashing_sha256: base64(salt + sha256(salt + password)), 4-byte salt)."""
+    import base64
+    import hashlib
+    import json
+    from pathlib import Path
+
+    definitions = json.loads(Path("deploy/rabbitmq/definitions.json").read_text())
+    hashes = {u["name"]: base64.b64decode(u["password_hash"]) for u in definitions["users"]}
+    for user, password in config.DEV_AMQP_PASSWORDS.items():
+        salt, digest = hashes[user][:4], hashes[user][4:]
+        assert hashlib.sha256(salt + password.encode()).digest() == digest, user
