@@ -240,8 +240,19 @@ stop_rabbitmq() {
         kill "$(cat "$RABBIT_DIR/launcher.pid")" 2>/dev/null || true
         rm -f "$RABBIT_DIR/launcher.pid"
     fi
-    local deadline=$((SECONDS + 30))
-    while port_open "$AMQP_PORT" && [ $SECONDS -lt $deadline ]; do sleep 0.3; done
+    # until the node is gone: its AMQP, management, metrics and distribution ports all free
+    # (a new node started while the old one still holds one of them exits at once)
+    local deadline=$((SECONDS + 30)) node_pid=""
+    [ -f "$RABBITMQ_PID_FILE" ] && node_pid="$(cat "$RABBITMQ_PID_FILE" 2>/dev/null || true)"
+    while [ $SECONDS -lt $deadline ]; do
+        if port_open "$AMQP_PORT" || port_open $((AMQP_PORT + 10000)) \
+            || port_open $((AMQP_PORT + 10020)) || port_open "$RABBITMQ_DIST_PORT" \
+            || { [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; }; then
+            sleep 0.3
+        else
+            break
+        fi
+    done
 }
 
 stop_ferretdb() {

@@ -274,6 +274,11 @@ SETTINGS = (
     ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
+        "SUARA_DRAIN_S",
+        "2",
+        "seconds a stopping service answers not ready before it stops taking work",
+    ),
+    Setting(
         "SUARA_MODEL_PATH",
         "services/categorization/model/default.joblib",
         "the model file of suara classify/eval, and of a service with no stored model",
@@ -581,6 +586,13 @@ def deadline_sweep_s(env: Mapping[str, str] | None = None) -> int:
     return _positive(os.environ if env is None else env, "SUARA_DEADLINE_SWEEP_S", 30)
 
 
+def _at_most(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+    value = _int(env, name, default)
+    if not 0 <= value <= most:
+        raise ConfigError(f"{name} must be 0 to {most}, got {value}")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "")
     if not raw:
@@ -767,4 +779,5 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         ),
         "SURGE": surge_rules(env),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
+        "DRAIN_S": float(_at_most(env, "SUARA_DRAIN_S", 2, 300)),
     }

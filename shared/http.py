@@ -138,8 +138,9 @@ def caller(request: Request, api_keys: dict[str, str], department_keys: dict[str
         return Caller(department, department)
 
 
-def health(db: Database, amqp_uri: str) -> Response:
-    """200 when the database and the broker answer, 503 naming the one that does not.
+def health(db: Database, amqp_uri: str, draining: bool = False) -> Response:
+    """200 when the database and the broker answer, 503 naming the one that does not (and
+    ``draining`` once the process is stopping: shared/probes.py).
 
     The body names the dependency only; what went wrong (hosts, ports, errors) goes to the log.
     """
@@ -159,6 +160,8 @@ def health(db: Database, amqp_uri: str) -> Response:
         checks["broker"] = "down"
         log.warning("health: broker: %s: %s", type(exc).__name__, exc)
     down = [name for name, state in checks.items() if state != "ok"]
+    if draining:
+        down.append("draining")
     body = {"status": "unavailable" if down else "ok", "checks": checks}
     if down:
         body["reasons"] = down

@@ -11,6 +11,7 @@ dead-letter queue with the reason (confirmed).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -24,7 +25,7 @@ from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.messaging import QueueConsumer
 from pymongo.errors import ConnectionFailure
 
-from shared import events, topology, untrusted
+from shared import events, metrics, topology, untrusted
 from shared.events import InvalidMessage
 
 log = logging.getLogger(__name__)
@@ -149,16 +150,19 @@ class MessageHandler(Entrypoint):
                 (payload,),
                 {},
                 context_data={},
-                handle_result=partial(self.handle_result, message, body),
+                handle_result=partial(self.handle_result, message, body, time.monotonic()),
             )
         except ContainerBeingKilled:
             self._requeue(message)
 
-    def handle_result(self, message, body, worker_ctx: WorkerContext, result=None, exc_info=None):
+    def handle_result(
+        self, message, body, started: float, worker_ctx: WorkerContext, result=None, exc_info=None
+    ):
         if exc_info is None:
             self._ack(message)
         else:
             self._settle(message, body, lambda: self._after_failure(message, body, exc_info[1]))
+        metrics.HANDLER_SECONDS.labels(self.queue.name).observe(time.monotonic() - started)
         return result, exc_info
 
     def _settle(self, message, body: bytes, move: Callable[[], None]) -> None:
@@ -182,6 +186,7 @@ class MessageHandler(Entrypoint):
         self._ack(message)
 
     def _ack(self, message) -> None:
+        metrics.CONSUMED.labels(self.queue.name).inc()
         # on a connection lost (a broker restart) the ack fails; raising here would kill the
         # container, and the broker redelivers an unacknowledged message anyway
         try:
@@ -210,6 +215,7 @@ class MessageHandler(Entrypoint):
             log.warning(
                 "%s: transient failure (%s); retry in %.1fs", self.queue.name, reason, delay
             )
+            metrics.RETRIED.labels(self.queue.name).inc()
             self._republish(
                 message,
                 body,
@@ -229,6 +235,7 @@ class MessageHandler(Entrypoint):
                 delay,
             )
             headers.update({ATTEMPTS_HEADER: attempts + 1, REASON_HEADER: reason})
+            metrics.RETRIED.labels(self.queue.name).inc()
             self._republish(
                 message, body, topology.retry_queue_name(self.queue.name), headers, expiration=delay
             )
@@ -247,6 +254,7 @@ class MessageHandler(Entrypoint):
             }
         )
         self._republish(message, body, topology.dead_queue_name(self.queue.name), headers)
+        metrics.DEAD_LETTERED.labels(self.queue.name).inc()
 
     def _republish(self, message, body: bytes, queue: str, headers: dict, expiration=None):
         props = message.properties or {}
@@ -322,13 +330,15 @@ class JobPublisher(DependencyProvider):
 
     def send(self, queue: str, body: bytes, wait_s: float = 0.0) -> None:
         tier = topology.wait_tier(wait_s)
+        routing_key = queue if tier is None else topology.wait_queue_name(queue, tier)
         self.publisher.publish(
             body,
             exchange="",
-            routing_key=queue if tier is None else topology.wait_queue_name(queue, tier),
+            routing_key=routing_key,
             content_type="application/json",
             content_encoding="utf-8",
         )
+        metrics.PUBLISHED.labels("", routing_key).inc()
 
     def dead_letter(self, queue: str, body: bytes, reason: str) -> None:
         self.publisher.publish(
@@ -367,6 +377,7 @@ class EventPublisher(DependencyProvider):
             message_id=event["id"],
             correlation_id=event.get("correlationid"),
         )
+        metrics.PUBLISHED.labels(entry["exchange"], entry["routing_key"]).inc()
 
     def get_dependency(self, worker_ctx):
         return self.publish

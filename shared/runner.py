@@ -1,7 +1,9 @@
 """Runs one Suara service in this process: ``python -m shared.runner intake``.
 
 The documented way to start a single service (to scale by hand, or in fault tests); ``make run``
-starts one such process per service. SIGTERM and SIGINT stop the service cleanly.
+starts one such process per service. SIGTERM and SIGINT stop the service cleanly: it turns not
+ready (``/health/ready`` 503), waits ``SUARA_DRAIN_S``, then stops taking work and finishes
+what it has.
 """
 
 import eventlet
@@ -16,7 +18,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from shared import config  # noqa: E402
+from shared import config, probes  # noqa: E402
 
 EXIT_CONFIG_ERROR = 2
 EXIT_CONTAINER_DIED = 3
@@ -86,7 +88,11 @@ def serve(cfg: dict, cls) -> int:
         with eventlet.Timeout(10, False):
             runner.kill()
         return EXIT_CONTAINER_DIED
-    log.info("%s stopping", name)
+    # not ready from now on: a load balancer stops sending requests; then the service stops
+    # taking work, finishes what it has (an unacknowledged message goes back to its queue)
+    probes.DRAINING.set()
+    log.info("%s stopping: not ready, draining for %.1fs", name, cfg["DRAIN_S"])
+    eventlet.sleep(cfg["DRAIN_S"])
     with eventlet.Timeout(20, False):
         runner.stop()
         return 0

@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+import time
 from functools import partial
 from http import HTTPStatus
 
@@ -30,7 +31,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request
 
-from shared import untrusted
+from shared import metrics, untrusted
 from shared.http import HttpError, error_response, json_response
 
 log = logging.getLogger(__name__)
@@ -136,22 +137,34 @@ def framing_problem(headers) -> str | None:
     return None
 
 
+KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+
+
 class App(WsgiApp):
     """Reads the body in the connection's thread (bounded in size and time), then routes;
     unknown routes and methods get JSON errors."""
 
     def __call__(self, environ, start_response):
+        started = time.monotonic()
+        environ["suara.route"] = "unrouted"
         try:
             response = self._respond(environ)
         except Exception:
             log.exception("unhandled error before a handler")
             response = json_response(500, {"error": "internal", "message": "internal error"})
+        # by route as declared, never the path asked for (ids, tokens): bounded, no personal data
+        method = environ.get("REQUEST_METHOD", "")
+        method = method if method in KNOWN_METHODS else "other"
+        route = environ["suara.route"]
+        metrics.HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(method, route).observe(time.monotonic() - started)
         return response(environ, start_response)
 
     def _respond(self, environ):
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
+            environ["suara.route"] = provider.url
         except HTTPException as exc:  # RequestRedirect, MethodNotAllowed and 404 too
             provider, values, unrouted = None, None, exc
         # the body is read (bounded) before anything else is answered: the route's own bound

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pymongo.database import Database
 
 from services.categorization import assignment, store, triage
-from shared import outbox
+from shared import metrics, outbox
 from shared.events import Event
 
 
@@ -71,3 +71,10 @@ def correct(
     store.add_correction(db, feedback_id, current["text"], category, current["category"], client)
     outbox.relay_or_defer(db.decisions, feedback_id, publish)
     return updated
+
+
+def read_metrics(db: Database, model) -> None:
+    """Categorization's scrape-time metrics: the review queue's size and the model in use."""
+    metrics.REVIEW_QUEUE.set(store.review_queue_size(db))
+    metrics.MODEL_INFO.clear()
+    metrics.MODEL_INFO.labels(model.version).set(1)

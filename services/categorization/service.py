@@ -8,19 +8,23 @@ from nameko.timer import timer
 from services.categorization import assignment, handlers, schemas, store, taxonomy, triage
 from services.categorization.dependencies import ActiveModel
 from shared import outbox
-from shared.http import HttpError, api, api_client, health, json_response, read_json
+from shared.http import HttpError, api, api_client, json_response, read_json
 from shared.messaging import EventPublisher, event_handler
 from shared.mongo import MongoDatabase
+from shared.probes import Probes
 from shared.webserver import http
 
 
-class CategorizationService:
+class CategorizationService(Probes):
     name = "categorization"
 
     db = MongoDatabase(store.ensure_indexes)
     publish = EventPublisher()
     model = ActiveModel()
     config = Config()
+
+    def read_metrics(self):  # scrape-time values of its own (shared/probes.py)
+        handlers.read_metrics(self.db, self.model)
 
     def _departments(self) -> dict[str, str]:
         return taxonomy.departments(self.config.get("DEPARTMENTS"))
@@ -90,10 +94,6 @@ class CategorizationService:
                 "revision": updated["revision"],
             },
         )
-
-    @http("GET", "/health")
-    def health(self, request):
-        return health(self.db, self.config["AMQP_URI"])
 
     @timer(interval=outbox.SWEEP_INTERVAL_S)
     def sweep_outbox(self):

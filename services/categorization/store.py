@@ -58,6 +58,12 @@ def _queue_for_review(db: Database, decision: dict) -> None:
         pass
 
 
+def review_queue_size(db: Database) -> int:
+    """How many decisions wait for review (the queue holds those only, and a few reviewed ones
+    whose removal a crash skipped: the listing drops them)."""
+    return db.review_queue.estimated_document_count()
+
+
 def review_queue(db: Database, limit: int = 100) -> list[dict]:
     """The decisions waiting for review, oldest first: the queue, then each decision by _id.
     Items whose decision no longer needs review (corrected, or never stored) are dropped."""

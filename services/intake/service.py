@@ -35,13 +35,13 @@ from shared.http import (
     api,
     api_client,
     caller,
-    health,
     json_response,
     key_owner,
     read_json,
 )
 from shared.messaging import EventPublisher, command_handler, event_handler
 from shared.mongo import MongoDatabase
+from shared.probes import Probes
 from shared.taxonomy import TAXONOMY, departments_view
 from shared.webserver import http
 
@@ -142,7 +142,7 @@ def georeport(fn):
     return wrapper
 
 
-class IntakeService:
+class IntakeService(Probes):
     name = "intake"
 
     db = MongoDatabase(store.ensure_indexes)
@@ -287,10 +287,6 @@ class IntakeService:
     @api
     def departments(self, request):
         return json_response(200, {"departments": departments_view(TAXONOMY)})
-
-    @http("GET", "/health")
-    def health(self, request):
-        return health(self.db, self.config["AMQP_URI"])
 
     # --- the citizen's web pages (services/intake/web.py, pages.py)
     def _site(self) -> web.Site:

@@ -11,16 +11,17 @@ from werkzeug.wrappers import Response
 
 from services.notification import handlers, store, webhooks
 from shared import outbox
-from shared.http import HttpError, api, api_client, health, json_response, read_json
+from shared.http import HttpError, api, api_client, json_response, read_json
 from shared.messaging import EventPublisher, JobPublisher, event_handler, job_handler
 from shared.mongo import MongoDatabase
+from shared.probes import Probes
 from shared.webserver import http
 
 FEEDBACK_ID = re.compile(r"^SU-[0-9A-Z]{10}$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class NotificationService:
+class NotificationService(Probes):
     name = "notification"
 
     db = MongoDatabase(store.ensure_indexes)
@@ -148,7 +149,3 @@ class NotificationService:
             raise HttpError(400, "validation", "bad query", {"day": ["YYYY-MM-DD"]})
         items = [handlers.public_delivery(d) for d in store.for_webhook(self.db, sub["_id"], day)]
         return json_response(200, {"webhook_id": sub["_id"], "day": day, "deliveries": items})
-
-    @http("GET", "/health")
-    def health(self, request):
-        return health(self.db, self.config["AMQP_URI"])

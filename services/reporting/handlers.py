@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pymongo.database import Database
 
 from services.reporting import projections, reports, store
+from shared import metrics
 
 
 def today() -> date:
@@ -94,3 +95,8 @@ def timeseries(db: Database, args: dict, now: date | None = None) -> dict:
         "points": reports.timeseries(per_day, query["interval"]),
         "generated_at": reports.stamp(),
     }
+
+
+def read_metrics(db: Database) -> None:
+    """Reporting's scrape-time metric: the cases overdue now (the all-time counters)."""
+    metrics.OVERDUE.set(store.summary(db)["overdue"])

@@ -19,17 +19,22 @@ from services.reporting import (
     surges,
 )
 from shared import outbox
-from shared.http import api, caller, health, json_response
+from shared.http import api, caller, json_response
 from shared.messaging import EventPublisher, event_handler
 from shared.mongo import MongoDatabase
+from shared.probes import Probes
 from shared.webserver import http
 
 
-class ReportingService:
+class ReportingService(Probes):
     name = "reporting"
 
     db = MongoDatabase(store.ensure_indexes)
     config = Config()
+
+    def read_metrics(self):  # scrape-time values of its own (shared/probes.py)
+        handlers.read_metrics(self.db)
+
     publish = EventPublisher()  # alert.spike_detected, from the surges' outbox
 
     @property
@@ -206,7 +211,3 @@ class ReportingService:
     @dashboard_web.page_errors
     def dashboard_static(self, request, name):
         return self._board().static(request, name)
-
-    @http("GET", "/health")
-    def health(self, request):
-        return health(self.db, self.config["AMQP_URI"])

@@ -86,6 +86,7 @@ def platform(request, run_id, tmp_path_factory):
             "SUARA_API_KEYS": f"e2e:{API_KEY},fuzz:fuzz-secret",  # the fuzz campaign's key too
             "SUARA_DEPARTMENT_KEYS": "bpbd:bpbd-secret,dinas-pupr:pupr-secret",
             "SUARA_RETRY_DELAY_MS": "100",
+            "SUARA_DRAIN_S": "0",  # stopped often; tests/e2e/test_rolling_restart.py drains
             # the SLA: every hour counts, and small business cases are due 3.6 s after they
             # come (tests/e2e/test_lifecycle.py watches one become overdue)
             "SUARA_WORKING_DAYS": "mon-sun",

@@ -85,13 +85,16 @@ _RAW_PAGES = re.compile(
 
 
 _EXPORTS = re.compile(r"^\S+ reporting/api/v1/exports/\S+\.(csv|jsonl)( |$)")
+_METRICS = re.compile(r"^GET \w+/metrics(\?\S*)?( |$)")
 
 
 def _not_json_by_design(what: str, content_type: str) -> bool:
     """Answers that are not JSON by design: Open311's .xml endpoints (errors too), as
     GeoReport v2 says; the citizen's pages (HTML), their static files and photos; the
     providers' webhooks (TwiML, the handshake's plain text); reporting's open-data exports
-    (CSV, JSON lines; their errors are JSON)."""
+    (CSV, JSON lines; their errors are JSON); every service's Prometheus metrics."""
+    if _METRICS.match(what):
+        return content_type.split(";")[0] in ("text/plain", "application/openmetrics-text")
     if _EXPORTS.match(what):
         return content_type.split(";")[0] in ("text/csv", "application/jsonl")
     if "/open311/v2/" in what and ".xml" in what:

@@ -219,5 +219,5 @@ def test_an_ack_on_a_lost_connection_does_not_raise_into_nameko():
     handler = MessageHandler(queue_name=lambda s: s, decode=lambda b: b)
     handler.queue = Queue("q")
     handler.queue_consumer = _LostConnection()
-    handler.handle_result(object(), b"{}", None, result=None, exc_info=None)
+    handler.handle_result(object(), b"{}", 0.0, None, result=None, exc_info=None)
     handler._requeue(object())

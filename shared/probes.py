@@ -1,0 +1,48 @@
+"""What every service answers for its operators: liveness, readiness and metrics.
+
+- ``GET /health/live``: 200 while the process serves HTTP at all (a container that died makes
+  the process exit: shared/runner.py). Kubernetes restarts a process that stops answering it.
+- ``GET /health/ready`` (and ``GET /health``, the same, kept for existing checks): 200 when the
+  database and the broker answer, 503 naming the one that does not; 503 ``draining`` from the
+  moment the process got SIGTERM, so a load balancer stops sending it requests while the work
+  in flight finishes (shared/runner.py waits ``SUARA_DRAIN_S`` before it stops the service).
+- ``GET /metrics``: shared/metrics.py.
+
+A service class inherits these entrypoints (``class IntakeService(Probes)``); a service with
+values of its own to read at scrape time defines ``read_metrics(self)``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from shared import metrics
+from shared.http import health, json_response
+from shared.webserver import http
+
+# set once, on SIGTERM (shared/runner.py); one service per process
+DRAINING = threading.Event()
+
+
+class Probes:
+    @http("GET", "/health/live")
+    def health_live(self, request):
+        return json_response(200, {"status": "ok"})
+
+    @http("GET", "/health/ready")
+    def health_ready(self, request):
+        return health(self.db, self.config["AMQP_URI"], draining=DRAINING.is_set())
+
+    @http("GET", "/health")
+    def health(self, request):
+        return health(self.db, self.config["AMQP_URI"], draining=DRAINING.is_set())
+
+    @http("GET", "/metrics")
+    def prometheus_metrics(self, request):
+        return metrics.exposition(
+            self.name,
+            self.db,
+            self.config["AMQP_URI"],
+            request.headers.get("Accept"),
+            extra=getattr(self, "read_metrics", None),
+        )
