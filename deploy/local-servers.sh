@@ -183,7 +183,8 @@ ensure_vhosts() {
     rabbit_env
     local defs="$RABBIT_DIR/definitions.json"
     python3 "$ROOT/deploy/rabbitmq/local_definitions.py" \
-        / suara-test suara-test-isolated suara-bench suara-fuzz suara-chaos >"$defs" \
+        / suara-test suara-test-isolated suara-test-quorum suara-bench suara-fuzz suara-chaos \
+        >"$defs" \
         || die "could not render the RabbitMQ definitions (deploy/rabbitmq/local_definitions.py)"
     rabbitmqctl -q import_definitions "$defs" >/dev/null \
         || die "rabbitmqctl import_definitions $defs failed (see $VAR/log/rabbitmq)"

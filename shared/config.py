@@ -274,6 +274,19 @@ SETTINGS = (
     ),
     Setting("SUARA_LOG_LEVEL", "INFO", "log level"),
     Setting(
+        "SUARA_QUEUE_TYPE",
+        "classic",
+        "classic or quorum: the type of every queue (quorum on a RabbitMQ cluster)",
+    ),
+    Setting(
+        "SUARA_LOG_FORMAT", "json", "json: one JSON object a line (shared/observability.py); text"
+    ),
+    Setting(
+        "SUARA_OTLP_ENDPOINT",
+        "$OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTLP/HTTP collector spans are exported to, e.g. http://otel-collector:4318; unset: none",
+    ),
+    Setting(
         "SUARA_DRAIN_S",
         "2",
         "seconds a stopping service answers not ready before it stops taking work",
@@ -586,6 +599,18 @@ def deadline_sweep_s(env: Mapping[str, str] | None = None) -> int:
     return _positive(os.environ if env is None else env, "SUARA_DEADLINE_SWEEP_S", 30)
 
 
+def _one_of(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    raw = env.get("SUARA_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or ""
+    return _url(raw, "SUARA_OTLP_ENDPOINT") if raw else None
+
+
 def _at_most(env: Mapping[str, str], name: str, default: int, most: int) -> int:
     value = _int(env, name, default)
     if not 0 <= value <= most:
@@ -692,6 +717,11 @@ def surge_rules(env: Mapping[str, str]) -> dict:
     return {"min": minimum, "factor": factor, "window_min": window}
 
 
+def queue_type(env: Mapping[str, str] | None = None) -> str:
+    """``SUARA_QUEUE_TYPE``: classic or quorum (read at import by shared.topology)."""
+    return _one_of(os.environ if env is None else env, "SUARA_QUEUE_TYPE", ("classic", "quorum"))
+
+
 def outbox_sweep_s(env: Mapping[str, str] | None = None) -> int:
     """Seconds between outbox sweeps (read at import by shared.outbox: @timer is fixed)."""
     return _int(os.environ if env is None else env, "SUARA_OUTBOX_SWEEP_S", 2)
@@ -779,5 +809,8 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         ),
         "SURGE": surge_rules(env),
         "LOG_LEVEL": env.get("SUARA_LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": _one_of(env, "SUARA_LOG_FORMAT", ("json", "text")),
+        "QUEUE_TYPE": queue_type(env),
+        "OTLP_ENDPOINT": _otlp_endpoint(env),
         "DRAIN_S": float(_at_most(env, "SUARA_DRAIN_S", 2, 300)),
     }

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared import taxonomy, untrusted
+from shared import observability, taxonomy, untrusted
 
 SPEC_VERSION = "1.0"
 SCHEMA_VERSION = 1
@@ -415,6 +415,8 @@ def build(service: str, event_type: str, data: dict, *, subject: str, correlatio
         "datacontenttype": "application/json",
         "dataschema": contract.dataschema,
         "correlationid": correlation_id,
+        # the CloudEvents distributed-tracing extension: the span that made this event
+        **observability.trace_attributes(),
         "data": data,
     }
 

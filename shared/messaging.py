@@ -25,7 +25,7 @@ from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.messaging import QueueConsumer
 from pymongo.errors import ConnectionFailure
 
-from shared import events, metrics, topology, untrusted
+from shared import events, metrics, observability, topology, untrusted
 from shared.events import InvalidMessage
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class RawQueueConsumer(QueueConsumer):
         provider.handle_message(body_bytes(message.body, message.content_encoding), message)
 
     def setup(self):
-        topology.declare(self.amqp_uri)
+        topology.declare(self.amqp_uri, queue_type=self.container.config.get("QUEUE_TYPE"))
 
 
 class MessageHandler(Entrypoint):
@@ -121,7 +121,7 @@ class MessageHandler(Entrypoint):
     def setup(self):
         config = self.container.config
         name = self._queue_name(self.container.service_name)
-        queues = topology.consumer_queues()
+        queues = topology.consumer_queues(config.get("QUEUE_TYPE"))
         if name not in queues:
             raise RuntimeError(f"queue {name} is not in the topology (shared/events.py)")
         self.queue = queues[name]
@@ -149,7 +149,10 @@ class MessageHandler(Entrypoint):
                 self,
                 (payload,),
                 {},
-                context_data={},
+                # only the W3C trace headers, checked (shared/observability.py): no nameko.*
+                context_data={
+                    observability.TRACE_KEY: observability.trace_headers(message.headers)
+                },
                 handle_result=partial(self.handle_result, message, body, time.monotonic()),
             )
         except ContainerBeingKilled:
@@ -325,7 +328,7 @@ class JobPublisher(DependencyProvider):
 
     def setup(self):
         amqp_uri = self.container.config["AMQP_URI"]
-        topology.declare(amqp_uri)
+        topology.declare(amqp_uri, queue_type=self.container.config.get("QUEUE_TYPE"))
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer=None)
 
     def send(self, queue: str, body: bytes, wait_s: float = 0.0) -> None:
@@ -335,6 +338,7 @@ class JobPublisher(DependencyProvider):
             body,
             exchange="",
             routing_key=routing_key,
+            headers=observability.trace_attributes(),  # the job continues this trace
             content_type="application/json",
             content_encoding="utf-8",
         )
@@ -363,7 +367,7 @@ class EventPublisher(DependencyProvider):
 
     def setup(self):
         amqp_uri = self.container.config["AMQP_URI"]
-        topology.declare(amqp_uri)
+        topology.declare(amqp_uri, queue_type=self.container.config.get("QUEUE_TYPE"))
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer=None)
 
     def publish(self, entry: dict) -> None:

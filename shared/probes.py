@@ -8,6 +8,8 @@
   in flight finishes (shared/runner.py waits ``SUARA_DRAIN_S`` before it stops the service).
 - ``GET /metrics``: shared/metrics.py.
 
+It also puts each worker in a span with its log context (shared/observability.py).
+
 A service class inherits these entrypoints (``class IntakeService(Probes)``); a service with
 values of its own to read at scrape time defines ``read_metrics(self)``.
 """
@@ -18,6 +20,7 @@ import threading
 
 from shared import metrics
 from shared.http import health, json_response
+from shared.observability import Observed
 from shared.webserver import http
 
 # set once, on SIGTERM (shared/runner.py); one service per process
@@ -25,6 +28,8 @@ DRAINING = threading.Event()
 
 
 class Probes:
+    observed = Observed()  # each message's and request's span and log context
+
     @http("GET", "/health/live")
     def health_live(self, request):
         return json_response(200, {"status": "ok"})

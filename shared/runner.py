@@ -18,7 +18,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from shared import config, probes  # noqa: E402
+from shared import config, observability, probes  # noqa: E402
 
 EXIT_CONFIG_ERROR = 2
 EXIT_CONTAINER_DIED = 3
@@ -45,11 +45,8 @@ def main(argv=None) -> int:
     except config.ConfigError as exc:  # before it takes any work
         print(f"{args.service}: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    logging.basicConfig(
-        level=cfg["LOG_LEVEL"],
-        format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    observability.configure_logging(args.service, cfg["LOG_LEVEL"], cfg["LOG_FORMAT"])
+    observability.configure_tracing(args.service, cfg["OTLP_ENDPOINT"])
     return serve(cfg, service_class(args.service))
 
 

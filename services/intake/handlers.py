@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.database import Database
 
 from services.intake import channels, feedback, lifecycle, open311, sla, store, tokens
-from shared import outbox
+from shared import observability, outbox
 from shared.http import Caller
 from shared.taxonomy import TAXONOMY
 
@@ -134,9 +134,14 @@ def _insert(db: Database, record: Callable[..., dict]) -> feedback.Submitted:
     """Store the record ``record()`` builds under its derived id, or under a random one if
     that id belongs to another key."""
     try:
-        return store.insert(db, record())
+        result = store.insert(db, record())
     except feedback.IdTaken:
-        return store.insert(db, record(feedback.new_id()))
+        result = store.insert(db, record(feedback.new_id()))
+    # the request's log lines from here on name the case it made (shared/observability.py)
+    observability.bind(
+        feedback_id=result.record["_id"], correlation_id=result.record.get("correlation_id")
+    )
+    return result
 
 
 def submit_command(db: Database, publish: Callable[[dict], None], command: dict) -> bool:

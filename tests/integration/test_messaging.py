@@ -5,7 +5,7 @@ import json
 import pytest
 from kombu import Connection, Producer
 
-from shared import events, topology
+from shared import config, events, topology
 from shared.messaging import event_handler
 from tests.helpers import urgent_data, wait_for
 
@@ -186,3 +186,45 @@ def test_a_handler_raising_recursion_error_is_retried_then_dead_lettered(flaky, 
     assert reasons[0].startswith("failed 3 times; last: RecursionError"), reasons
     assert "SU-GOOD000000" in Handled.seen
     assert flaky._died.ready() is False
+
+
+@pytest.fixture
+def quorum_uri(amqp_uri):
+    """The vhost suara-test-quorum (deploy/local-servers.sh), its topology of quorum queues."""
+    uri = amqp_uri.rsplit("/", 1)[0] + "/suara-test-quorum"
+    topology.declare(uri, queue_type="quorum", force=True)
+    for name in (QUEUE, topology.retry_queue_name(QUEUE), topology.dead_queue_name(QUEUE)):
+        drain(uri, name)
+    return uri
+
+
+def test_on_quorum_queues_a_failing_handler_is_retried_then_dead_lettered(
+    container_factory, service_config, quorum_uri
+):
+    """The same retries and dead letters with every queue a quorum queue (SUARA_QUEUE_TYPE),
+    as on the production cluster: per-message TTL on the retry queue and at-least-once
+    dead-lettering back into the work queue."""
+    import requests
+
+    api = "http://127.0.0.1:15672/api/queues/suara-test-quorum/"
+    queue = requests.get(api + QUEUE, auth=("admin", "suara-admin-dev"), timeout=10).json()
+    retry = requests.get(
+        api + topology.retry_queue_name(QUEUE), auth=("admin", "suara-admin-dev"), timeout=10
+    ).json()
+    assert queue["type"] == retry["type"] == "quorum"
+    assert retry["arguments"]["x-dead-letter-strategy"] == "at-least-once"
+
+    Handled.seen, Handled.fail_for = [], {"SU-BAD0000000"}
+    own = config.dev_amqp_uri("reporting", quorum_uri)
+    cfg = service_config("reporting", MAX_ATTEMPTS=3, AMQP_URI=own, QUEUE_TYPE="quorum")
+    container = container_factory(FlakyService, cfg)
+    container.start()
+    publish(quorum_uri, events.encode(urgent_event("SU-BAD0000000")))
+    publish(quorum_uri, events.encode(urgent_event("SU-GOOD000000")))
+    wait_for(lambda: "SU-GOOD000000" in Handled.seen, timeout=10)
+    wait_for(lambda: Handled.seen.count("SU-BAD0000000") == 3, timeout=15)
+    container.stop()
+
+    dead = drain(quorum_uri, topology.dead_queue_name(QUEUE))
+    assert [h["x-suara-reason"][:15] for h, _ in dead] == ["failed 3 times;"]
+    assert Handled.seen.count("SU-GOOD000000") == 1
