@@ -8,8 +8,10 @@ MODEL := services/categorization/model/default.joblib
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 DASHBOARD_LIBS := services/reporting/web/node_modules/leaflet/dist/leaflet.js
 SERVERS := deploy/local-servers.sh
+KUSTOMIZE_VERSION := v5.8.0
+KUSTOMIZE := var/bin/kustomize-$(KUSTOMIZE_VERSION)
 
-.PHONY: install model servers servers-stop run run-% test unit integration e2e lint format \
+.PHONY: install kustomize model servers servers-stop run run-% test unit integration e2e lint format \
         bench soak fuzz chaos recount up down clean
 
 $(STAMP): pyproject.toml
@@ -32,6 +34,14 @@ $(DASHBOARD_LIBS): services/reporting/web/package-lock.json
 
 install: $(STAMP) $(MODEL) $(AXE) $(DASHBOARD_LIBS) ## the virtualenv (.venv) with Suara and its tools, the default model, axe-core for the browser tests, the dashboard's Chart.js and Leaflet
 
+$(KUSTOMIZE):
+	@command -v go >/dev/null || { echo "Go is needed to build kustomize (as for FerretDB)"; exit 1; }
+	mkdir -p var/bin var/build/kustomize-bin
+	GOBIN=$(CURDIR)/var/build/kustomize-bin go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv var/build/kustomize-bin/kustomize $@
+
+kustomize: $(KUSTOMIZE) ## build kustomize (the manifests' tests render deploy/k8s with it)
+
 model: $(STAMP) ## retrain the shipped default model from the corpus
 	$(BIN)/suara train --output $(MODEL)
 
@@ -47,13 +57,13 @@ run: install ## servers and the four services in the foreground (Ctrl-C stops th
 run-%: install servers ## one service on its own, e.g. make run-categorization
 	$(BIN)/python -m shared.runner $*
 
-test: install servers ## every test: unit, integration, e2e
+test: install servers $(KUSTOMIZE) ## every test: unit, integration, e2e
 	$(BIN)/pytest -q
 
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-integration: install servers
+integration: install servers $(KUSTOMIZE)
 	$(BIN)/pytest -q tests/integration
 
 e2e: install servers

@@ -645,6 +645,7 @@ DEV_AMQP_PASSWORDS = {
     **{service: f"{service}-amqp-dev" for service in SERVICES},
     "city-service": "city-service-dev",
     "integrator": "integrator-dev",
+    "monitor": "monitor-dev",
 }
 
 

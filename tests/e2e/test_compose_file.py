@@ -222,13 +222,18 @@ def allows(regex: str, name: str) -> bool:
 
 def test_users_have_hashes_only(definitions):
     names = {user["name"] for user in definitions["users"]}
-    assert names == {*SERVICES, "admin", "city-service", "integrator"}
+    assert names == {*SERVICES, "admin", "city-service", "integrator", "monitor"}
     for user in definitions["users"]:
         assert "password" not in user
         assert len(base64.b64decode(user["password_hash"])) == 36  # salt + sha256
     admin = next(u for u in definitions["users"] if u["name"] == "admin")
     assert "administrator" in admin["tags"]
     assert definitions["vhosts"] == [{"name": "/"}]
+    # KEDA reads queue lengths through the management API as monitor: no AMQP rights at all
+    monitor = next(u for u in definitions["users"] if u["name"] == "monitor")
+    assert monitor["tags"] == ["monitoring"]
+    rights = permissions(definitions, "monitor")
+    assert [rights[k] for k in ("configure", "write", "read")] == ["^$", "^$", "^$"]
 
 
 @pytest.mark.parametrize("name", SERVICES)
