@@ -8,10 +8,11 @@ MODEL := services/categorization/model/default.joblib
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 DASHBOARD_LIBS := services/reporting/web/node_modules/leaflet/dist/leaflet.js
 SERVERS := deploy/local-servers.sh
+ASYNCAPI_CLI := tests/contracts/node_modules/.bin/asyncapi
 KUSTOMIZE_VERSION := v5.8.0
 KUSTOMIZE := var/bin/kustomize-$(KUSTOMIZE_VERSION)
 
-.PHONY: install kustomize model servers servers-stop run run-% test unit integration e2e lint format \
+.PHONY: install kustomize contract-tools contracts model servers servers-stop run run-% test unit integration e2e lint format \
         bench soak fuzz chaos recount up down clean
 
 $(STAMP): pyproject.toml
@@ -33,6 +34,15 @@ $(DASHBOARD_LIBS): services/reporting/web/package-lock.json
 	@touch $@
 
 install: $(STAMP) $(MODEL) $(AXE) $(DASHBOARD_LIBS) ## the virtualenv (.venv) with Suara and its tools, the default model, axe-core for the browser tests, the dashboard's Chart.js and Leaflet
+
+$(ASYNCAPI_CLI): tests/contracts/package-lock.json
+	cd tests/contracts && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+contract-tools: $(ASYNCAPI_CLI) $(KUSTOMIZE) ## the AsyncAPI CLI (npm) and kustomize the contract and manifest tests use
+
+contracts: $(STAMP) ## regenerate docs/asyncapi.yaml and the OpenAPI documents from the contracts
+	$(BIN)/python -m shared.asyncapi > docs/asyncapi.yaml
 
 $(KUSTOMIZE):
 	@command -v go >/dev/null || { echo "Go is needed to build kustomize (as for FerretDB)"; exit 1; }
@@ -57,13 +67,13 @@ run: install ## servers and the four services in the foreground (Ctrl-C stops th
 run-%: install servers ## one service on its own, e.g. make run-categorization
 	$(BIN)/python -m shared.runner $*
 
-test: install servers $(KUSTOMIZE) ## every test: unit, integration, e2e
+test: install servers contract-tools ## every test: unit, integration, e2e
 	$(BIN)/pytest -q
 
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-integration: install servers $(KUSTOMIZE)
+integration: install servers contract-tools
 	$(BIN)/pytest -q tests/integration
 
 e2e: install servers

@@ -7,6 +7,7 @@
   moment the process got SIGTERM, so a load balancer stops sending it requests while the work
   in flight finishes (shared/runner.py waits ``SUARA_DRAIN_S`` before it stops the service).
 - ``GET /metrics``: shared/metrics.py.
+- ``GET /asyncapi.json``: the AsyncAPI document of every event and command (shared/asyncapi.py).
 
 It also puts each worker in a span with its log context (shared/observability.py).
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import threading
 
-from shared import metrics
+from shared import asyncapi, metrics
 from shared.http import health, json_response
 from shared.observability import Observed
 from shared.webserver import http
@@ -41,6 +42,10 @@ class Probes:
     @http("GET", "/health")
     def health(self, request):
         return health(self.db, self.config["AMQP_URI"], draining=DRAINING.is_set())
+
+    @http("GET", "/asyncapi.json")
+    def asyncapi_document(self, request):
+        return json_response(200, asyncapi.document())
 
     @http("GET", "/metrics")
     def prometheus_metrics(self, request):

@@ -105,3 +105,13 @@ def test_a_path_with_an_id_is_counted_by_its_route(client):
     requests.get(client.url("intake", "/no/such/page"), timeout=5)
     samples = scrape(client, "intake")
     assert total(samples, "suara_http_requests_total", route="unrouted", status="404") >= 1
+
+
+def test_each_service_serves_the_asyncapi_document(client):
+    from shared import asyncapi
+
+    expected = asyncapi.document()
+    for service in client.platform.urls:
+        r = requests.get(client.url(service, "/asyncapi.json"), timeout=10)
+        assert r.status_code == 200, service
+        assert r.json() == expected, service

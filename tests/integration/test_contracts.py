@@ -1,0 +1,82 @@
+"""The published contracts: docs/asyncapi.yaml is what the contracts module generates (so it
+cannot drift from the code), the AsyncAPI CLI (npm, tests/contracts) finds it valid, and it
+names every exchange, routing key, consumer queue and payload."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shared import asyncapi, events, topology
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "tests" / "contracts" / "node_modules" / ".bin" / "asyncapi"
+COMMITTED = ROOT / "docs" / "asyncapi.yaml"
+
+
+def test_the_committed_document_is_the_generated_one():
+    assert COMMITTED.read_text() == asyncapi.as_yaml(), "run make contracts"
+
+
+def test_it_names_every_event_queue_and_payload():
+    doc = asyncapi.document()
+    addresses = {(c["address"], c["bindings"]["amqp"]["is"]) for c in doc["channels"].values()}
+    for spec in events.EVENTS.values():
+        assert (spec.type, "routingKey") in addresses
+        for consumer in spec.consumers:
+            assert (topology.event_queue_name(consumer, spec.type), "queue") in addresses
+        assert spec.schema.__name__ in doc["components"]["schemas"]
+    assert ("feedback.submit", "routingKey") in addresses
+    assert "SubmitCommand" in doc["components"]["schemas"]
+    exchanges = {
+        c["bindings"]["amqp"]["exchange"]["name"]
+        for c in doc["channels"].values()
+        if "exchange" in c["bindings"]["amqp"]
+    }
+    assert exchanges == {s.exchange for s in events.EVENTS.values()} | {topology.COMMAND_EXCHANGE}
+
+
+@pytest.mark.skipif(not CLI.exists() and not os.environ.get("CI"), reason="make contract-tools")
+def test_the_asyncapi_cli_finds_it_valid(tmp_path):
+    assert CLI.exists(), "the AsyncAPI CLI is missing: make contract-tools"
+    settings = tmp_path / "asyncapi-analytics"  # no tracking, no network
+    settings.write_text(
+        json.dumps({"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "ci"})
+    )
+    done = subprocess.run(
+        [str(CLI), "validate", str(COMMITTED), "--fail-severity", "error"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={
+            **os.environ,
+            "ASYNCAPI_METRICS_CONFIG_PATH": str(settings),
+            "SUPPRESS_NO_CONFIG_WARNING": "1",
+        },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "is valid" in done.stdout
+
+
+def test_a_broken_document_is_refused(tmp_path):
+    if not CLI.exists():
+        pytest.skip("make contract-tools")
+    doc = yaml.safe_load(COMMITTED.read_text())
+    doc["operations"][next(iter(doc["operations"]))]["action"] = "publish"  # AsyncAPI 2's word
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(doc))
+    settings = tmp_path / "asyncapi-analytics"
+    settings.write_text(
+        json.dumps({"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "ci"})
+    )
+    done = subprocess.run(
+        [str(CLI), "validate", str(broken), "--fail-severity", "error"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "ASYNCAPI_METRICS_CONFIG_PATH": str(settings)},
+    )
+    assert done.returncode != 0
