@@ -43,6 +43,8 @@ contract-tools: $(ASYNCAPI_CLI) $(KUSTOMIZE) ## the AsyncAPI CLI (npm) and kusto
 
 contracts: $(STAMP) ## regenerate docs/asyncapi.yaml and the OpenAPI documents from the contracts
 	$(BIN)/python -m shared.asyncapi > docs/asyncapi.yaml
+	for s in intake categorization notification reporting; do \
+	    $(BIN)/python -m shared.openapi $$s > docs/openapi/$$s.json; done
 
 $(KUSTOMIZE):
 	@command -v go >/dev/null || { echo "Go is needed to build kustomize (as for FerretDB)"; exit 1; }

@@ -7,6 +7,7 @@
   moment the process got SIGTERM, so a load balancer stops sending it requests while the work
   in flight finishes (shared/runner.py waits ``SUARA_DRAIN_S`` before it stops the service).
 - ``GET /metrics``: shared/metrics.py.
+- ``GET /openapi.json``: this service's OpenAPI 3.1 document (shared/openapi.py).
 - ``GET /asyncapi.json``: the AsyncAPI document of every event and command (shared/asyncapi.py).
 
 It also puts each worker in a span with its log context (shared/observability.py).
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import threading
 
-from shared import asyncapi, metrics
+from shared import asyncapi, metrics, openapi
 from shared.http import health, json_response
 from shared.observability import Observed
 from shared.webserver import http
@@ -47,7 +48,11 @@ class Probes:
     def asyncapi_document(self, request):
         return json_response(200, asyncapi.document())
 
-    @http("GET", "/metrics")
+    @http("GET", "/openapi.json")
+    def openapi_document(self, request):
+        return json_response(200, openapi.document(self.name, type(self)))
+
+    @http("GET", "/metrics", produces="text/plain")
     def prometheus_metrics(self, request):
         return metrics.exposition(
             self.name,

@@ -303,12 +303,34 @@ def refuse(sock) -> None:
 class HttpEntrypoint(HttpRequestHandler):
     """nameko's ``@http``, on Suara's server; at most ``HTTP_WORKERS`` requests run at once,
     a request waits up to the read timeout for a slot, then gets 503. ``max_body``: a route's
-    own bound on its body (photos), else shared.untrusted's."""
+    own bound on its body (photos), else shared.untrusted's. ``body``, ``query``,
+    ``produces``, ``success`` and ``auth`` describe the route in its OpenAPI document."""
 
     server = Server()
 
-    def __init__(self, method, url, max_body: int | None = None, **kwargs):
+    def __init__(
+        self,
+        method,
+        url,
+        max_body: int | None = None,
+        *,
+        body=None,
+        query=None,
+        produces: str | None = None,
+        success: int | None = None,
+        auth: bool = False,
+        **kwargs,
+    ):
         self.max_body = max_body
+        # what the route's OpenAPI operation says (shared/openapi.py): the marshmallow schemas
+        # of its JSON body and its query, what it answers when it succeeds, whether it wants a key
+        self.body, self.query, self.produces, self.success, self.auth = (
+            body,
+            query,
+            produces,
+            success,
+            auth,
+        )
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):

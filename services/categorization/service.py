@@ -41,7 +41,7 @@ class CategorizationService(Probes):
     def on_feedback_received(self, event):
         handlers.categorize(self.db, self.publish, event, self._decide, self._departments())
 
-    @http("POST", "/api/v1/classify")
+    @http("POST", "/api/v1/classify", body=schemas.ClassifyRequest, success=200)
     @api
     def classify(self, request):
         text = schemas.ClassifyRequest().load(read_json(request))["text"]
@@ -56,7 +56,7 @@ class CategorizationService(Probes):
     def categories(self, request):
         return json_response(200, {"categories": taxonomy.as_dicts(self.config.get("DEPARTMENTS"))})
 
-    @http("GET", "/api/v1/review")
+    @http("GET", "/api/v1/review", query=schemas.ReviewQuery, auth=True)
     @api
     def review(self, request):
         api_client(request, self.config["API_KEYS"])
@@ -64,7 +64,12 @@ class CategorizationService(Probes):
         items = [assignment.review_item(d) for d in store.review_queue(self.db, limit)]
         return json_response(200, {"items": items, "count": len(items)})
 
-    @http("POST", "/api/v1/feedback/<string:feedback_id>/category")
+    @http(
+        "POST",
+        "/api/v1/feedback/<string:feedback_id>/category",
+        body=schemas.CategoryCorrection,
+        auth=True,
+    )
     @api
     def correct(self, request, feedback_id):
         client = api_client(request, self.config["API_KEYS"])

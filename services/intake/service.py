@@ -151,7 +151,7 @@ class IntakeService(Probes):
     policy = SlaPolicy()
     form_limit = FormRateLimit()
 
-    @http("POST", "/api/v1/feedback")
+    @http("POST", "/api/v1/feedback", body=schemas.FeedbackSubmission, success=201)
     @api
     def submit(self, request):
         body = read_json(request)
@@ -196,7 +196,9 @@ class IntakeService(Probes):
                 return json_response(200, feedback.staff_view(record))
         return json_response(200, feedback.public_view(record))
 
-    @http("POST", "/api/v1/feedback/<string:feedback_id>/status")
+    @http(
+        "POST", "/api/v1/feedback/<string:feedback_id>/status", body=schemas.StatusChange, auth=True
+    )
     @api
     @_refusals
     def change_status(self, request, feedback_id):
@@ -210,7 +212,9 @@ class IntakeService(Probes):
         )
         return json_response(200, feedback.staff_view(record))
 
-    @http("POST", "/api/v1/feedback/<string:feedback_id>/transfer")
+    @http(
+        "POST", "/api/v1/feedback/<string:feedback_id>/transfer", body=schemas.Transfer, auth=True
+    )
     @api
     @_refusals
     def transfer(self, request, feedback_id):
@@ -227,7 +231,7 @@ class IntakeService(Probes):
         )
         return json_response(200, feedback.staff_view(record))
 
-    @http("POST", "/api/v1/feedback/<string:feedback_id>/rating")
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/rating", body=schemas.Rating)
     @api
     @_refusals
     def rate(self, request, feedback_id):
@@ -244,7 +248,7 @@ class IntakeService(Probes):
         )
         return json_response(200, feedback.public_view(record))
 
-    @http("POST", "/api/v1/feedback/<string:feedback_id>/reopen")
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/reopen", body=schemas.Reopen)
     @api
     @_refusals
     def reopen(self, request, feedback_id):
@@ -260,7 +264,7 @@ class IntakeService(Probes):
         )
         return json_response(200, feedback.public_view(record))
 
-    @http("POST", "/api/v1/feedback/<string:feedback_id>/erase")
+    @http("POST", "/api/v1/feedback/<string:feedback_id>/erase", auth=True)
     @api
     @_refusals
     def erase(self, request, feedback_id):
@@ -270,7 +274,7 @@ class IntakeService(Probes):
         record = handlers.erase(self.db, self.publish, self.policy, _case_id(feedback_id))
         return json_response(200, feedback.erasure_receipt(record), {"Cache-Control": "no-store"})
 
-    @http("GET", "/api/v1/cases")
+    @http("GET", "/api/v1/cases", query=schemas.CasesQuery, auth=True)
     @api
     @_refusals
     def cases(self, request):
@@ -292,52 +296,52 @@ class IntakeService(Probes):
     def _site(self) -> web.Site:
         return web.Site(self.db, self.config, self.policy, self.publish, self.form_limit)
 
-    @http("GET", "/")
+    @http("GET", "/", produces="text/html")
     @web.page_errors
     def home(self, request):
         return self._site().home(request)
 
-    @http("POST", "/lapor", max_body=web.PAGE_BODY)
+    @http("POST", "/lapor", max_body=web.PAGE_BODY, produces="text/html")
     @web.page_errors
     def report(self, request):
         return self._site().report(request)
 
-    @http("GET", "/track")
+    @http("GET", "/track", produces="text/html")
     @web.page_errors
     def track_lookup(self, request):
         return self._site().track_lookup(request)
 
-    @http("GET", "/track/<feedback_id>")
+    @http("GET", "/track/<feedback_id>", produces="text/html")
     @web.page_errors
     def track(self, request, feedback_id):
         return self._site().track(request, feedback_id)
 
-    @http("POST", "/track/<feedback_id>/rating")
+    @http("POST", "/track/<feedback_id>/rating", produces="text/html")
     @web.page_errors
     def track_rating(self, request, feedback_id):
         return self._site().track_rating(request, feedback_id)
 
-    @http("POST", "/track/<feedback_id>/reopen")
+    @http("POST", "/track/<feedback_id>/reopen", produces="text/html")
     @web.page_errors
     def track_reopen(self, request, feedback_id):
         return self._site().track_reopen(request, feedback_id)
 
-    @http("GET", "/unsubscribe/<address_hash>")
+    @http("GET", "/unsubscribe/<address_hash>", produces="text/html")
     @web.page_errors
     def unsubscribe_page(self, request, address_hash):
         return self._site().unsubscribe_page(request, address_hash)
 
-    @http("POST", "/unsubscribe/<address_hash>")
+    @http("POST", "/unsubscribe/<address_hash>", produces="text/html")
     @web.page_errors
     def unsubscribe(self, request, address_hash):
         return self._site().unsubscribe(request, address_hash)
 
-    @http("GET", "/static/<name>")
+    @http("GET", "/static/<name>", produces="*/*")
     @web.page_errors
     def static(self, request, name):
         return self._site().static(request, name)
 
-    @http("GET", "/media/<media_id>")
+    @http("GET", "/media/<media_id>", produces="image/*")
     @api
     def media(self, request, media_id):
         staff = None
@@ -364,7 +368,7 @@ class IntakeService(Probes):
         return response
 
     # --- WhatsApp and SMS (services/intake/channels.py)
-    @http("GET", "/webhooks/whatsapp")
+    @http("GET", "/webhooks/whatsapp", produces="text/plain")
     @web.page_errors
     def whatsapp_verify(self, request):
         challenge = channels.whatsapp_handshake(request.args, self.config["WHATSAPP_VERIFY_TOKEN"])
@@ -410,7 +414,7 @@ class IntakeService(Probes):
         kind, stored = handlers.receive_message(self.db, self.publish, message, kept)
         return {"message_id": message.message_id, "kind": kind, "id": stored["_id"]}
 
-    @http("POST", "/webhooks/sms")
+    @http("POST", "/webhooks/sms", produces="text/xml")
     @web.page_errors
     def sms(self, request):
         token = self.config["TWILIO_AUTH_TOKEN"]

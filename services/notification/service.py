@@ -77,7 +77,7 @@ class NotificationService(Probes):
     def on_spike_detected(self, event):
         handlers.on_alert(self.db, self.config, self.ports, event)
 
-    @http("GET", "/api/v1/deliveries")
+    @http("GET", "/api/v1/deliveries", auth=True)
     @api
     def list_deliveries(self, request):
         api_client(request, self.config["API_KEYS"])
@@ -105,41 +105,41 @@ class NotificationService(Probes):
         outbox.sweep(self.db.deliveries, self.publish)
 
     # --- integrators' webhooks (services/notification/webhooks.py)
-    @http("POST", "/api/v1/webhooks")
+    @http("POST", "/api/v1/webhooks", body=webhooks.Subscription, success=201, auth=True)
     @api
     def create_webhook(self, request):
         owner = api_client(request, self.config["API_KEYS"])
         created = handlers.subscribe(self.db, self.config, owner, read_json(request))
         return json_response(201, created, {"Cache-Control": "no-store"})
 
-    @http("GET", "/api/v1/webhooks")
+    @http("GET", "/api/v1/webhooks", auth=True)
     @api
     def list_webhooks(self, request):
         owner = api_client(request, self.config["API_KEYS"])
         found = [webhooks.public(w) for w in store.webhooks_of(self.db, owner)]
         return json_response(200, {"webhooks": found})
 
-    @http("GET", "/api/v1/webhooks/<webhook_id>")
+    @http("GET", "/api/v1/webhooks/<webhook_id>", auth=True)
     @api
     def get_webhook(self, request, webhook_id):
         owner = api_client(request, self.config["API_KEYS"])
         return json_response(200, webhooks.public(handlers.owned(self.db, owner, webhook_id)))
 
-    @http("DELETE", "/api/v1/webhooks/<webhook_id>")
+    @http("DELETE", "/api/v1/webhooks/<webhook_id>", auth=True)
     @api
     def delete_webhook(self, request, webhook_id):
         owner = api_client(request, self.config["API_KEYS"])
         store.delete_webhook(self.db, handlers.owned(self.db, owner, webhook_id)["_id"])
         return Response(status=204)
 
-    @http("POST", "/api/v1/webhooks/<webhook_id>/rotate")
+    @http("POST", "/api/v1/webhooks/<webhook_id>/rotate", auth=True)
     @api
     def rotate_webhook(self, request, webhook_id):
         owner = api_client(request, self.config["API_KEYS"])
         rotated = handlers.rotate(self.db, handlers.owned(self.db, owner, webhook_id))
         return json_response(200, rotated, {"Cache-Control": "no-store"})
 
-    @http("GET", "/api/v1/webhooks/<webhook_id>/deliveries")
+    @http("GET", "/api/v1/webhooks/<webhook_id>/deliveries", auth=True)
     @api
     def webhook_deliveries(self, request, webhook_id):
         owner = api_client(request, self.config["API_KEYS"])

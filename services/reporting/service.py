@@ -15,6 +15,7 @@ from services.reporting import (
     handlers,
     open_data,
     projections,
+    reports,
     store,
     surges,
 )
@@ -83,32 +84,32 @@ class ReportingService(Probes):
     def on_notification_failed(self, event):
         store.count_notification(self.db, event.id, "failed", event.data["channel"])
 
-    @http("GET", "/api/v1/reports/summary")
+    @http("GET", "/api/v1/reports/summary", query=reports.ReportQuery)
     @api
     def summary(self, request):
         return json_response(200, handlers.summary(self.db, request.args.to_dict()))
 
-    @http("GET", "/api/v1/reports/timeseries")
+    @http("GET", "/api/v1/reports/timeseries", query=reports.ReportQuery)
     @api
     def timeseries(self, request):
         return json_response(200, handlers.timeseries(self.db, request.args.to_dict()))
 
-    @http("GET", "/api/v1/reports/sla")
+    @http("GET", "/api/v1/reports/sla", query=reports.ReportQuery)
     @api
     def sla(self, request):
         return json_response(200, handlers.sla(self.db, request.args.to_dict()))
 
-    @http("GET", "/api/v1/reports/satisfaction")
+    @http("GET", "/api/v1/reports/satisfaction", query=reports.ReportQuery)
     @api
     def satisfaction(self, request):
         return json_response(200, handlers.satisfaction(self.db, request.args.to_dict()))
 
-    @http("GET", "/api/v1/reports/hotspots")
+    @http("GET", "/api/v1/reports/hotspots", query=reports.ReportQuery)
     @api
     def hotspots(self, request):
         return json_response(200, handlers.hotspots(self.db, request.args.to_dict()))
 
-    @http("GET", "/api/v1/reports/trending")
+    @http("GET", "/api/v1/reports/trending", query=reports.ReportQuery)
     @api
     def trending(self, request):
         return json_response(200, handlers.trending(self.db, request.args.to_dict()))
@@ -119,12 +120,12 @@ class ReportingService(Probes):
     def forum(self, request):
         return forum_web.as_json(self.db, request, self._reader(request).staff)
 
-    @http("GET", "/api/v1/reports/forum.html")
+    @http("GET", "/api/v1/reports/forum.html", produces="text/html")
     @api
     def forum_html(self, request):
         return forum_web.as_html(self.db, request, self._reader(request).staff)
 
-    @http("GET", "/api/v1/reports/forum.pdf")
+    @http("GET", "/api/v1/reports/forum.pdf", produces="application/pdf")
     @api
     def forum_pdf(self, request):
         return forum_web.as_pdf(self.db, request, self._reader(request).staff)
@@ -148,14 +149,19 @@ class ReportingService(Probes):
             direct_passthrough=True,
         )
 
-    @http("GET", "/api/v1/exports/cases.csv")
+    @http("GET", "/api/v1/exports/cases.csv", produces="text/csv", query=exports.CasesQuery)
     @api
     def export_cases_csv(self, request):
         reader = self._reader(request)
         args = request.args.to_dict()
         return self._streamed(open_data.cases_page(self.db, args, "csv", reader, self.config))
 
-    @http("GET", "/api/v1/exports/cases.jsonl")
+    @http(
+        "GET",
+        "/api/v1/exports/cases.jsonl",
+        produces="application/jsonl",
+        query=exports.CasesQuery,
+    )
     @api
     def export_cases_jsonl(self, request):
         reader = self._reader(request)
@@ -168,7 +174,7 @@ class ReportingService(Probes):
         self._reader(request)
         return json_response(200, open_data.metadata(request.args.to_dict(), self.config))
 
-    @http("GET", "/api/v1/exports/summary.csv")
+    @http("GET", "/api/v1/exports/summary.csv", produces="text/csv")
     @api
     def export_summary(self, request):
         self._reader(request)
@@ -187,17 +193,17 @@ class ReportingService(Probes):
     def _board(self) -> dashboard_web.Board:
         return dashboard_web.Board(self.db, self.config)
 
-    @http("GET", "/dashboard")
+    @http("GET", "/dashboard", produces="text/html")
     @dashboard_web.page_errors
     def dashboard(self, request):
         return self._board().page(request)
 
-    @http("POST", "/dashboard/signin")
+    @http("POST", "/dashboard/signin", produces="text/html")
     @dashboard_web.page_errors
     def dashboard_sign_in(self, request):
         return self._board().sign_in(request)
 
-    @http("POST", "/dashboard/signout")
+    @http("POST", "/dashboard/signout", produces="text/html")
     @dashboard_web.page_errors
     def dashboard_sign_out(self, request):
         return self._board().sign_out(request)
@@ -207,7 +213,7 @@ class ReportingService(Probes):
     def dashboard_overdue(self, request):
         return self._board().overdue(request)
 
-    @http("GET", "/dashboard/static/<name>")
+    @http("GET", "/dashboard/static/<name>", produces="*/*")
     @dashboard_web.page_errors
     def dashboard_static(self, request, name):
         return self._board().static(request, name)

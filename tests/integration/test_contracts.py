@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared import asyncapi, events, topology
+from shared import asyncapi, events, openapi, topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "tests" / "contracts" / "node_modules" / ".bin" / "asyncapi"
@@ -80,3 +80,25 @@ def test_a_broken_document_is_refused(tmp_path):
         env={**os.environ, "ASYNCAPI_METRICS_CONFIG_PATH": str(settings)},
     )
     assert done.returncode != 0
+
+
+@pytest.mark.parametrize("service", sorted(openapi.SERVICE_CLASSES))
+def test_the_committed_openapi_documents_are_the_generated_ones_and_valid(service):
+    from openapi_spec_validator import validate
+
+    committed = ROOT / "docs" / "openapi" / f"{service}.json"
+    assert committed.read_text() == openapi.as_json(service), "run make contracts"
+    validate(json.loads(committed.read_text()))
+
+
+def test_a_route_with_a_schema_documents_its_body_and_its_errors():
+    doc = openapi.for_service("intake")
+    submit = doc["paths"]["/api/v1/feedback"]["post"]
+    body = submit["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/FeedbackSubmission"}
+    assert "text" in doc["components"]["schemas"]["FeedbackSubmission"]["properties"]
+    error = submit["responses"]["4XX"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}
+    cases = doc["paths"]["/api/v1/cases"]["get"]
+    assert cases["security"] == [{"apiKey": []}]
+    assert {p["name"] for p in cases["parameters"] if p["in"] == "query"} >= {"department_id"}
