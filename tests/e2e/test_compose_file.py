@@ -163,17 +163,27 @@ def test_mongodb_init_script_gives_each_service_its_own_database(compose):
     assert env["MONGO_INITDB_ROOT_USERNAME"] and env["MONGO_INITDB_ROOT_PASSWORD"]
 
 
-def test_categorization_scales(compose):
-    """No fixed host port, which a second replica could not bind: a range, or none."""
-    for published in host_ports(compose["services"]["categorization"]):
+@pytest.mark.parametrize("name", ["categorization", "notification"])
+def test_the_scaled_services_scale(compose, name):
+    """`docker compose up --scale categorization=3 --scale notification=2`: no fixed host
+    port, which a second replica could not bind: a range from the service's port, or none."""
+    for published in host_ports(compose["services"][name]):
         if published:
             low, _, high = published.partition("-")
             assert high and int(high) - int(low) >= 2, f"fixed host port {published}"
+            assert int(low) == PORTS[name]  # one replica: its usual port
+    assert "container_name" not in compose["services"][name]
 
 
-@pytest.mark.parametrize("name", ["intake", "notification", "reporting"])
+@pytest.mark.parametrize("name", ["intake", "reporting"])
 def test_other_services_are_published(compose, name):
     assert str(PORTS[name]) in host_ports(compose["services"][name])
+
+
+@pytest.mark.parametrize("name", list(PORTS))
+def test_each_service_is_checked_ready_on_its_own_port(compose, name):
+    test = " ".join(compose["services"][name]["healthcheck"]["test"])
+    assert f"127.0.0.1:{PORTS[name]}/health/ready" in test
 
 
 def test_rabbitmq_loads_the_definitions(compose):
