@@ -12,7 +12,7 @@ ASYNCAPI_CLI := tests/contracts/node_modules/.bin/asyncapi
 KUSTOMIZE_VERSION := v5.8.0
 KUSTOMIZE := var/bin/kustomize-$(KUSTOMIZE_VERSION)
 
-.PHONY: install kustomize contract-tools contracts model servers servers-stop run run-% test unit integration e2e lint format \
+.PHONY: install kustomize contract-tools contracts cluster cluster-stop cluster-test model servers servers-stop run run-% test unit integration e2e lint format \
         bench soak fuzz chaos recount up down clean
 
 $(STAMP): pyproject.toml
@@ -101,6 +101,15 @@ fuzz: install servers ## 10,000 property- and grammar-based inputs at every boun
 
 chaos: install servers ## 1,000 feedback while services are killed and servers restarted (tests/chaos)
 	$(BIN)/python -m tests.chaos
+
+cluster: install ## a three-node RabbitMQ cluster on 127.0.0.1:5701-5703 (deploy/rabbitmq-cluster.sh; stop: make cluster-stop)
+	deploy/rabbitmq-cluster.sh start
+
+cluster-stop:
+	deploy/rabbitmq-cluster.sh stop
+
+cluster-test: install servers ## Suara on the three-node cluster with quorum queues: a node SIGKILLed under 500 feedback loses nothing (tests/cluster)
+	$(BIN)/python -m tests.cluster
 
 recount: install ## reporting's summary counted again from its projection; exit 1 on a difference
 	$(BIN)/python -m services.reporting.recount

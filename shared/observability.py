@@ -65,16 +65,32 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# a password in a connection URI (a library's "cannot connect to amqp://user:pw@host" line)
+CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s\"']+):[^@\s\"']+@", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return CREDENTIALS.sub(r"\1:********@", text)
+
+
+class _Text(logging.Formatter):
+    def format(self, record):
+        return redact(super().format(record))
+
+
+class _Json(JsonFormatter):
+    def format(self, record):
+        return redact(super().format(record))
+
+
 def configure_logging(service: str, level: str, fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())
     if fmt == "text":
-        handler.setFormatter(
-            logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
-        )
+        handler.setFormatter(_Text(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(
-            JsonFormatter(
+            _Json(
                 "%(asctime)s %(levelname)s %(name)s %(message)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
                 static_fields={"service": service},

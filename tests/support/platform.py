@@ -66,7 +66,9 @@ class NativePlatform:
         # the test vhosts by deploy/local-servers.sh); amqp_uri is the harness's (guest)
         self.env = {"SUARA_MONGO_URI": mongo_uri, **(env or {})}
         for service in SERVICES:
-            self.env[f"SUARA_{service.upper()}_AMQP_URI"] = config.dev_amqp_uri(service, amqp_uri)
+            self.env.setdefault(
+                f"SUARA_{service.upper()}_AMQP_URI", config.dev_amqp_uri(service, amqp_uri)
+            )
             self.env[f"SUARA_{service.upper()}_PORT"] = str(ports[service])
             self.env[f"SUARA_{service.upper()}_DB"] = self.db_name(service)
         self.replicas = {s: (replicas or {}).get(s, 1) for s in SERVICES}
