@@ -42,7 +42,7 @@ ctl() {  # N ARGS...
     (node_env "$n"; rabbitmqctl -n "suara-c$n@localhost" "$@")
 }
 
-start_node() {  # N
+launch_node() {  # N: its rabbitmq-server, in the background
     local n=$1
     (
         node_env "$n"
@@ -61,15 +61,27 @@ EOF
         say "starting node c$n on 127.0.0.1:$RABBITMQ_NODE_PORT"
         setsid rabbitmq-server >>"$DIR/c$n/log/console.log" 2>&1 </dev/null &
         echo $! >"$DIR/c$n/launcher.pid"
-        local deadline=$((SECONDS + 120))
+    )
+}
+
+await_node() {  # N: until it takes connections (a restarted member waits for its peers)
+    local n=$1
+    (
+        node_env "$n"
+        local deadline=$((SECONDS + 360))
         until port_open "$RABBITMQ_NODE_PORT"; do
-            kill -0 "$(cat "$DIR/c$n/launcher.pid")" 2>/dev/null \
-                || die "node c$n exited while starting; see $DIR/c$n/log"
-            [ $SECONDS -lt $deadline ] || die "node c$n did not start within 120 s"
+            [ -f "$DIR/c$n/launcher.pid" ] && ! kill -0 "$(cat "$DIR/c$n/launcher.pid")" 2>/dev/null \
+                && die "node c$n exited while starting; see $DIR/c$n/log"
+            [ $SECONDS -lt $deadline ] || die "node c$n did not start within 360 s"
             sleep 0.5
         done
         rabbitmqctl -q -n "$RABBITMQ_NODENAME" await_startup --timeout 60 >/dev/null
     )
+}
+
+start_node() {  # N
+    launch_node "$1"
+    await_node "$1"
 }
 
 join() {  # N: into c1's cluster, unless it is in it already
@@ -100,7 +112,9 @@ start() {
     command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] \
         || "$ROOT/deploy/local-servers.sh" install
     mkdir -p "$DIR"
-    for n in "${NODES[@]}"; do start_node "$n"; done
+    # all at once: members of an earlier cluster each wait at boot for the others
+    for n in "${NODES[@]}"; do launch_node "$n"; done
+    for n in "${NODES[@]}"; do await_node "$n"; done
     for n in 2 3; do join "$n"; done
     apply_definitions
     say "cluster up: $(running_nodes) running nodes (AMQP 127.0.0.1:5701-5703)"
@@ -120,12 +134,17 @@ kill_node() {  # N
 stop_node() {  # N
     local n=$1
     [ -f "$DIR/c$n/launcher.pid" ] || [ -f "$DIR/c$n/rabbitmq.pid" ] || return 0
-    local pid
+    local pid launcher
     pid="$(cat "$DIR/c$n/rabbitmq.pid" 2>/dev/null || true)"
-    ctl "$n" -q stop >/dev/null 2>&1 || true
+    launcher="$(cat "$DIR/c$n/launcher.pid" 2>/dev/null || true)"
+    # a node still booting (waiting for its peers) may not answer: bounded, then signals
+    timeout 20 "$ROOT/deploy/rabbitmq-cluster.sh" ctl "$n" -q stop >/dev/null 2>&1 || true
     [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; }
     local deadline=$((SECONDS + 30))
     while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    # whatever is left of its session (setsid made the launcher its leader): the node too
+    [ -n "$launcher" ] && kill -9 -- "-$launcher" 2>/dev/null || true
     rm -f "$DIR/c$n/launcher.pid" "$DIR/c$n/rabbitmq.pid"
 }
 

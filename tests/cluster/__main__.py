@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=float, default=15.0, help="feedback per second")
     args = parser.parse_args(argv)
     started_default = start_servers()  # FerretDB (and the default broker, unused here)
+    cluster("reset")  # a fresh cluster: no state from an earlier run
     cluster("start")
     harness = f"amqp://guest:guest@127.0.0.1:{NODE_PORTS[1]}/{VHOST}"
     platform = NativePlatform(
