@@ -158,16 +158,16 @@ def cell_id(day: str, cell: str) -> str:
 
 
 def index_shard(category: str | None) -> int:
-    """Which of a day's index documents lists the cells of ``category`` (None: "-")."""
+    """The index document of a month that lists the cells of ``category`` (None: "-")."""
     digest = hashlib.sha256((category or "-").encode()).digest()
     return int.from_bytes(digest[:4], "big") % INDEX_SHARDS
 
 
 def index_id(cell_doc_id: str) -> str:
-    """``2026-12-02#3``: the day's index document that lists this cell's document."""
+    """``2026-12#3``: the month's index document that lists this cell's document."""
     day, _, cell = cell_doc_id[2:].partition("|")
     category = projections.parse_cell(cell).get("category")
-    return f"{day}#{index_shard(category)}"
+    return f"{day[:7]}#{index_shard(category)}"
 
 
 def _targets(shard: str, change: dict) -> list[tuple[str, str, dict[str, int]]]:
@@ -210,7 +210,7 @@ def _add_to_counters(db: Database, shard: str, change_id: str, inc: dict[str, in
 
 
 def _add_to_cell(db: Database, doc_id: str, change_id: str, inc: dict[str, int]) -> None:
-    """Add a change to a cell's document. A cell is listed in its day's index before its
+    """Add a change to a cell's document. A cell is listed in its month's index before its
     document is first written, so that every cell with a document is listed (a crash between
     the two leaves a listed cell without a document, which reads as empty). Two first changes
     racing: the loser's insert fails on the unique _id and it is applied to the winner's."""
@@ -235,7 +235,7 @@ def _list_cell(db: Database, doc_id: str) -> None:
         db.cell_index.update_one(
             {"_id": index_id(doc_id)}, {"$addToSet": {"cells": doc_id}}, upsert=True
         )
-    except DuplicateKeyError:  # two first listings of a day racing: the loser's, again
+    except DuplicateKeyError:  # two first listings of a month racing: the loser's, again
         db.cell_index.update_one({"_id": index_id(doc_id)}, {"$addToSet": {"cells": doc_id}})
 
 
@@ -271,14 +271,15 @@ def period_cells(
 ) -> dict[date, dict[str, dict[str, int]]]:
     """The cells of each day from ``start`` to ``end`` ({day: {cell: metrics}}), those of one
     ``category`` only when given, and of those only the cells whose key ``keep`` accepts: the
-    days' index documents, then the cells' own documents, each read by ``_id`` (in lists of
+    months' index documents, then the cells' own documents, each read by ``_id`` (in lists of
     ``ID_CHUNK``). The cost follows the period's cells, whatever else is stored."""
     shards = [index_shard(category)] if category else range(INDEX_SHARDS)
-    index_ids = [f"{d.isoformat()}#{k}" for d in reports.days(start, end) for k in shards]
+    lo, hi = f"d:{start.isoformat()}|", f"d:{end.isoformat()}|"
     wanted = []
-    for doc in _by_ids(db.cell_index, index_ids):
+    months = reports.months(start, end)
+    for doc in _by_ids(db.cell_index, [f"{m}#{k}" for m in months for k in shards]):
         for doc_id in doc.get("cells") or []:
-            if keep is None or keep(doc_id.partition("|")[2]):
+            if lo <= doc_id[: len(lo)] <= hi and (keep is None or keep(doc_id.partition("|")[2])):
                 wanted.append(doc_id)
     found: dict[date, dict[str, dict[str, int]]] = {}
     for doc in _by_ids(db.cells, sorted(set(wanted)), {"applied": 0}):
