@@ -144,22 +144,24 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 # eval
 
 
-def _read_eval_file(path: Path) -> list[tuple[str, str]]:
+def _read_eval_records(path: Path) -> list:
     records, problems = corpus.read_file(path)
     for problem in problems[:10]:
         _log(f"suara eval: skipped {problem}")
     if len(problems) > 10:
         _log(f"suara eval: skipped {len(problems) - 10} more invalid lines")
-    return [record.example for record in records]
+    return records
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    examples = _read_eval_file(Path(args.file)) if args.file else corpus.heldout_examples()
-    if not examples:
+    records = _read_eval_records(Path(args.file)) if args.file else corpus.heldout_records()
+    if not records:
         _log("suara eval: no valid examples")
         return 2
-    print(format_report(evaluate(model, examples)), flush=True)
+    examples = [record.example for record in records]
+    languages = [record.lang for record in records]
+    print(format_report(evaluate(model, examples, languages)), flush=True)
     return 0
 
 

@@ -1,4 +1,6 @@
-"""Evaluation of a category model on labelled examples: per-class scores and confusions."""
+"""Evaluation of a category model on labelled examples: per-class scores and confusions,
+how well its confidence is calibrated (expected calibration error and a reliability table),
+and the scores of each slice (language, text style), so that weak slices show."""
 
 from __future__ import annotations
 
@@ -19,6 +21,28 @@ class ClassScores:
 
 
 @dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    examples: int
+    confidence: float  # the mean confidence of the bin's predictions
+    accuracy: float  # the share of them that were right
+
+
+@dataclass(frozen=True)
+class Calibration:
+    ece: float  # expected calibration error: sum of |accuracy - confidence| weighted by size
+    bins: list[ReliabilityBin]
+
+
+@dataclass(frozen=True)
+class SliceScores:
+    examples: int
+    accuracy: float
+    macro_f1: float
+
+
+@dataclass(frozen=True)
 class Report:
     model_version: str
     examples: int
@@ -28,6 +52,9 @@ class Report:
     labels: list[str]
     # confusion[i][j]: examples of labels[i] predicted as labels[j]
     confusion: list[list[int]]
+    calibration: Calibration | None = None
+    # {"language": {"id": scores, ...}, "style": {"short": scores, ...}}
+    slices: dict[str, dict[str, SliceScores]] | None = None
 
     @property
     def min_class(self) -> tuple[str, float]:
@@ -42,7 +69,71 @@ class Report:
         return data
 
 
-def evaluate(model: Model, examples: Iterable[tuple[str, str]]) -> Report:
+SHORT_CHARS = 60  # an SMS-like text
+LONG_CHARS = 300  # a long, often many-topic complaint
+
+
+def text_style(text: str) -> str:
+    """A text's style for slicing: short (SMS-like), long, or plain."""
+    n = len(text.strip())
+    return "short" if n <= SHORT_CHARS else "long" if n >= LONG_CHARS else "plain"
+
+
+def calibration(confidences: list[float], correct: list[bool], bins: int = 10) -> Calibration:
+    """Expected calibration error over ``bins`` equal-width confidence bins, and the table."""
+    if not confidences:
+        return Calibration(ece=0.0, bins=[])
+    rows, ece, total = [], 0.0, len(confidences)
+    for k in range(bins):
+        low, high = k / bins, (k + 1) / bins
+        members = [
+            i for i, c in enumerate(confidences) if (low < c <= high) or (k == 0 and c == 0.0)
+        ]
+        if not members:
+            continue
+        confidence = sum(confidences[i] for i in members) / len(members)
+        accuracy = sum(1 for i in members if correct[i]) / len(members)
+        ece += len(members) / total * abs(accuracy - confidence)
+        rows.append(
+            ReliabilityBin(
+                round(low, 2),
+                round(high, 2),
+                len(members),
+                round(confidence, 4),
+                round(accuracy, 4),
+            )
+        )
+    return Calibration(ece=round(ece, 4), bins=rows)
+
+
+def _macro_f1(truth: list[str], predicted: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    present = sorted(set(truth))
+    return float(f1_score(truth, predicted, labels=present, average="macro", zero_division=0))
+
+
+def slice_scores(truth: list[str], predicted: list[str], keys: list[str]) -> dict[str, SliceScores]:
+    """Accuracy and macro-F1 of each value of ``keys`` (one per example)."""
+    found: dict[str, SliceScores] = {}
+    for key in sorted(set(keys)):
+        idx = [i for i, k in enumerate(keys) if k == key]
+        t, p = [truth[i] for i in idx], [predicted[i] for i in idx]
+        found[key] = SliceScores(
+            examples=len(idx),
+            accuracy=round(sum(a == b for a, b in zip(t, p, strict=True)) / len(idx), 4),
+            macro_f1=round(_macro_f1(t, p), 4),
+        )
+    return found
+
+
+def evaluate(
+    model: Model,
+    examples: Iterable[tuple[str, str]],
+    languages: list[str] | None = None,
+) -> Report:
+    """Scores of ``model`` on ``examples``; ``languages``, one per example (the corpus's
+    ``lang``), adds the per-language slices beside the per-style ones."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     pairs = list(examples)
@@ -50,7 +141,8 @@ def evaluate(model: Model, examples: Iterable[tuple[str, str]]) -> Report:
         raise ValueError("no examples to evaluate on")
     texts = [text for text, _ in pairs]
     truth = [category for _, category in pairs]
-    predicted = [p.category for p in model.predict(texts)]
+    predictions = model.predict(texts)
+    predicted = [p.category for p in predictions]
     labels = list(CATEGORY_IDS)
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
@@ -74,6 +166,14 @@ def evaluate(model: Model, examples: Iterable[tuple[str, str]]) -> Report:
         per_class=per_class,
         labels=labels,
         confusion=confusion_matrix(truth, predicted, labels=labels).tolist(),
+        calibration=calibration(
+            [float(p.confidence) for p in predictions],
+            [a == b for a, b in zip(predicted, truth, strict=True)],
+        ),
+        slices={
+            **({"language": slice_scores(truth, predicted, languages)} if languages else {}),
+            "style": slice_scores(truth, predicted, [text_style(t) for t in texts]),
+        },
     )
 
 
@@ -99,10 +199,35 @@ def format_report(report: Report) -> str:
         "",
         "confusion matrix (rows: true, columns: predicted)",
     ]
+    tail = _calibration_lines(report) + _slice_lines(report)
     short = [SHORT_LABELS.get(label, label[:6]) for label in report.labels]
     cell = max(max(len(s) for s in short), 4)
     lines.append(" " * (cell + 1) + " ".join(f"{s:>{cell}}" for s in short))
     for name, row in zip(short, report.confusion, strict=True):
         cells = " ".join(f"{n:>{cell}}" if n else f"{'.':>{cell}}" for n in row)
         lines.append(f"{name:>{cell}} {cells}")
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
+
+
+def _calibration_lines(report: Report) -> list[str]:
+    if report.calibration is None:
+        return []
+    lines = [
+        "",
+        f"calibration: expected calibration error {report.calibration.ece:.3f}",
+        "confidence      n  mean conf  accuracy",
+    ]
+    for b in report.calibration.bins:
+        lines.append(
+            f"{b.low:.1f}-{b.high:.1f}  {b.examples:6d}  {b.confidence:9.3f}  {b.accuracy:8.3f}"
+        )
+    return lines
+
+
+def _slice_lines(report: Report) -> list[str]:
+    lines = []
+    for kind, scores in (report.slices or {}).items():
+        lines += ["", f"by {kind}", f"{kind:<10}  examples  accuracy  macro-F1"]
+        for key, s in scores.items():
+            lines.append(f"{key:<10}  {s.examples:8d}  {s.accuracy:8.3f}  {s.macro_f1:8.3f}")
+    return lines

@@ -1,0 +1,54 @@
+"""`suara eval`'s calibration and slices, as pure logic (issue 15: confidence that means
+something, weak slices that show)."""
+
+import pytest
+
+from services.categorization import corpus
+from services.categorization.cli import load_model
+from services.categorization.evaluation import (
+    calibration,
+    evaluate,
+    format_report,
+    slice_scores,
+    text_style,
+)
+
+
+def test_a_perfectly_calibrated_model_has_no_calibration_error():
+    confidences = [0.9] * 10 + [0.6] * 10
+    correct = [True] * 9 + [False] + [True] * 6 + [False] * 4
+    result = calibration(confidences, correct)
+    assert result.ece == pytest.approx(0.0)
+    assert [(b.low, b.examples, b.accuracy) for b in result.bins] == [
+        (0.5, 10, 0.6),
+        (0.8, 10, 0.9),
+    ]
+
+
+def test_an_overconfident_model_shows_its_gap():
+    result = calibration([0.95] * 10, [True] * 5 + [False] * 5)
+    assert result.ece == pytest.approx(0.45)
+    assert calibration([], []).ece == 0.0
+
+
+def test_styles_and_slices():
+    assert text_style("jln rusak pak") == "short"
+    assert text_style("x" * 400) == "long"
+    assert (
+        text_style("Jalan di depan pasar berlubang besar sejak minggu lalu, motor sering jatuh")
+        == "plain"
+    )
+    scores = slice_scores(["a", "a", "b", "b"], ["a", "b", "b", "b"], ["en", "en", "id", "id"])
+    assert scores["en"].accuracy == 0.5 and scores["id"].accuracy == 1.0
+    assert scores["id"].examples == 2
+
+
+def test_eval_reports_calibration_and_slices_on_the_heldout_split():
+    records = corpus.heldout_records()
+    report = evaluate(load_model(None), [r.example for r in records], [r.lang for r in records])
+    assert report.calibration is not None and 0 <= report.calibration.ece <= 1
+    assert sum(b.examples for b in report.calibration.bins) == len(records)
+    assert set(report.slices["language"]) >= {"id", "en", "jv"}
+    text = format_report(report)
+    assert "expected calibration error" in text and "by language" in text
+    assert "calibration" in report.as_dict()
