@@ -161,7 +161,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return 2
     examples = [record.example for record in records]
     languages = [record.lang for record in records]
-    print(format_report(evaluate(model, examples, languages)), flush=True)
+    urgent = [record.urgent for record in records]
+    print(format_report(evaluate(model, examples, languages, urgent)), flush=True)
     return 0
 
 

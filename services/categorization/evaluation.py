@@ -10,6 +10,7 @@ from typing import Any
 
 from services.categorization.classifier import Model
 from services.categorization.taxonomy import CATEGORY_IDS, SHORT_LABELS
+from services.categorization.urgency import assess
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,15 @@ class SliceScores:
 
 
 @dataclass(frozen=True)
+class UrgencyScores:
+    examples: int
+    urgent: int  # labelled urgent
+    flagged: int  # flagged urgent
+    precision: float
+    recall: float
+
+
+@dataclass(frozen=True)
 class Report:
     model_version: str
     examples: int
@@ -55,6 +65,8 @@ class Report:
     calibration: Calibration | None = None
     # {"language": {"id": scores, ...}, "style": {"short": scores, ...}}
     slices: dict[str, dict[str, SliceScores]] | None = None
+    # the urgent flag against the labels: all, then by language ({"all": ..., "id": ...})
+    urgency: dict[str, UrgencyScores] | None = None
 
     @property
     def min_class(self) -> tuple[str, float]:
@@ -127,13 +139,38 @@ def slice_scores(truth: list[str], predicted: list[str], keys: list[str]) -> dic
     return found
 
 
+def urgency_scores(
+    truth: list[bool], flagged: list[bool], languages: list[str] | None = None
+) -> dict[str, UrgencyScores]:
+    """Precision and recall of the urgent flag, over all examples and per language."""
+    groups = {"all": list(range(len(truth)))}
+    for i, language in enumerate(languages or []):
+        groups.setdefault(language, []).append(i)
+    found = {}
+    for name, idx in groups.items():
+        hits = sum(1 for i in idx if truth[i] and flagged[i])
+        urgent = sum(1 for i in idx if truth[i])
+        raised = sum(1 for i in idx if flagged[i])
+        found[name] = UrgencyScores(
+            examples=len(idx),
+            urgent=urgent,
+            flagged=raised,
+            precision=round(hits / raised, 4) if raised else 1.0,
+            recall=round(hits / urgent, 4) if urgent else 1.0,
+        )
+    return found
+
+
 def evaluate(
     model: Model,
     examples: Iterable[tuple[str, str]],
     languages: list[str] | None = None,
+    urgent: list[bool] | None = None,
 ) -> Report:
     """Scores of ``model`` on ``examples``; ``languages``, one per example (the corpus's
-    ``lang``), adds the per-language slices beside the per-style ones."""
+    ``lang``), adds the per-language slices beside the per-style ones; ``urgent`` (the
+    labels) adds the urgent flag's precision and recall (the rules, services/categorization/
+    urgency.py)."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     pairs = list(examples)
@@ -174,6 +211,11 @@ def evaluate(
             **({"language": slice_scores(truth, predicted, languages)} if languages else {}),
             "style": slice_scores(truth, predicted, [text_style(t) for t in texts]),
         },
+        urgency=(
+            urgency_scores(urgent, [assess(t).priority == "urgent" for t in texts], languages)
+            if urgent is not None
+            else None
+        ),
     )
 
 
@@ -199,7 +241,7 @@ def format_report(report: Report) -> str:
         "",
         "confusion matrix (rows: true, columns: predicted)",
     ]
-    tail = _calibration_lines(report) + _slice_lines(report)
+    tail = _calibration_lines(report) + _slice_lines(report) + _urgency_lines(report)
     short = [SHORT_LABELS.get(label, label[:6]) for label in report.labels]
     cell = max(max(len(s) for s in short), 4)
     lines.append(" " * (cell + 1) + " ".join(f"{s:>{cell}}" for s in short))
@@ -220,6 +262,18 @@ def _calibration_lines(report: Report) -> list[str]:
     for b in report.calibration.bins:
         lines.append(
             f"{b.low:.1f}-{b.high:.1f}  {b.examples:6d}  {b.confidence:9.3f}  {b.accuracy:8.3f}"
+        )
+    return lines
+
+
+def _urgency_lines(report: Report) -> list[str]:
+    if not report.urgency:
+        return []
+    lines = ["", "urgent flag", "language    examples  urgent  flagged  precision  recall"]
+    for key, u in report.urgency.items():
+        lines.append(
+            f"{key:<10}  {u.examples:8d}  {u.urgent:6d}  {u.flagged:7d}  {u.precision:9.3f}"
+            f"  {u.recall:6.3f}"
         )
     return lines
 

@@ -52,3 +52,15 @@ def test_eval_reports_calibration_and_slices_on_the_heldout_split():
     text = format_report(report)
     assert "expected calibration error" in text and "by language" in text
     assert "calibration" in report.as_dict()
+
+
+def test_urgency_precision_and_recall_overall_and_by_language():
+    from services.categorization.evaluation import urgency_scores
+
+    truth = [True, True, False, False, True]
+    flagged = [True, False, True, False, True]
+    scores = urgency_scores(truth, flagged, ["id", "id", "en", "en", "en"])
+    assert (scores["all"].precision, scores["all"].recall) == (0.6667, 0.6667)
+    assert (scores["id"].precision, scores["id"].recall) == (1.0, 0.5)
+    assert (scores["en"].precision, scores["en"].recall) == (0.5, 1.0)
+    assert urgency_scores([False], [False])["all"].precision == 1.0  # nothing raised
