@@ -86,6 +86,9 @@ class Prediction:
     confidence: float
     # The TOP_K most likely categories, best first (the first one is `category`).
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    # the urgency head's calibrated probability that the text describes present danger
+    # (None: a model trained without urgency labels); triage adds the rules (triage.py)
+    urgency: float | None = None
 
 
 class TrainingError(ValueError):
@@ -376,11 +379,17 @@ def _shrink(pipeline: Any) -> None:
 
 
 def _fingerprint(
-    examples: Sequence[tuple[str, str]], params: Hyperparameters, seed: int, sklearn_version: str
+    examples: Sequence[tuple[str, str]],
+    params: Hyperparameters,
+    seed: int,
+    sklearn_version: str,
+    urgent: Sequence[tuple[str, bool]] = (),
 ) -> str:
     digest = hashlib.sha256()
     for text, category in sorted(examples):
         digest.update(f"{category}\t{text}\n".encode())
+    for text, is_urgent in urgent:
+        digest.update(f"urgent={int(is_urgent)}\t{text}\n".encode())
     settings = {
         "params": params.as_dict(),
         "seed": seed,
@@ -404,8 +413,11 @@ class Model:
         hyperparameters: Hyperparameters,
         training_size: int,
         metrics: dict[str, Any] | None = None,
+        urgency: Any = None,
     ) -> None:
         self._pipeline = pipeline
+        # a calibrated linear head on the same features: P(urgent) at the cost of a dot product
+        self._urgency = urgency
         self.version = version
         self.trained_at = trained_at
         self.hyperparameters = hyperparameters
@@ -421,17 +433,31 @@ class Model:
     def categories(self) -> list[str]:
         return [str(c) for c in self._classes]
 
+    @property
+    def has_urgency(self) -> bool:
+        return self._urgency is not None
+
+    def _features_of(self, normalized: Sequence[str]):
+        english = self.hyperparameters.english
+        return self._features.transform([_model_text(text, english) for text in normalized])
+
     def probabilities(self, normalized: Sequence[str]) -> np.ndarray:
         """Class probabilities (columns in `categories` order) for normalised texts."""
-        english = self.hyperparameters.english
-        features = self._features.transform([_model_text(text, english) for text in normalized])
-        return self._pipeline.named_steps["model"].predict_proba(features)
+        return self._pipeline.named_steps["model"].predict_proba(self._features_of(normalized))
+
+    def urgency_probabilities(self, features) -> list[float] | None:
+        if self._urgency is None:
+            return None
+        column = list(self._urgency.classes_).index(True)
+        return self._urgency.predict_proba(features)[:, column].round(4).tolist()
 
     def predict_normalized(self, normalized: Sequence[str]) -> list[Prediction]:
         """`predict` for texts that already went through `normalize.normalize`."""
         if not normalized:
             return []
-        proba = self.probabilities(normalized)
+        features = self._features_of(normalized)
+        proba = self._pipeline.named_steps["model"].predict_proba(features)
+        urgency = self.urgency_probabilities(features) or [None] * len(normalized)
         k = min(TOP_K, proba.shape[1])
         top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         top_p = np.take_along_axis(proba, top, axis=1).round(4).tolist()
@@ -443,8 +469,9 @@ class Model:
                 alternatives=[
                     {"category": c, "confidence": p} for c, p in zip(row_names, row_p, strict=True)
                 ],
+                urgency=u,
             )
-            for row_names, row_p in zip(names, top_p, strict=True)
+            for row_names, row_p, u in zip(names, top_p, urgency, strict=True)
         ]
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
@@ -462,6 +489,7 @@ class Model:
             "hyperparameters": self.hyperparameters.as_dict(),
             "training_size": self.training_size,
             "metrics": self.metrics,
+            "urgency": self._urgency,
         }
 
     def to_bytes(self) -> bytes:
@@ -486,6 +514,7 @@ class Model:
             hyperparameters=Hyperparameters(**params),
             training_size=state["training_size"],
             metrics=state["metrics"],
+            urgency=state.get("urgency"),  # absent in a model stored before the head
         )
 
     def save(self, path: Path | str) -> Path:
@@ -511,12 +540,15 @@ class Model:
 def train(
     examples: Iterable[tuple[str, str]],
     *,
+    urgent: Iterable[tuple[str, bool]] | None = None,
     seed: int = 0,
     hyperparameters: Hyperparameters = DEFAULT_HYPERPARAMETERS,
     trained_at: datetime | None = None,
 ) -> Model:
     """Fit a model on (text, category) pairs. Duplicates (same normalised text and category)
-    count once; every category of the taxonomy needs at least two examples."""
+    count once; every category of the taxonomy needs at least two examples. ``urgent``
+    ((text, is it urgent) pairs, the corpus's labels) also fits the urgency head on the same
+    features (``URGENCY_MIN_POSITIVES`` urgent texts at least, else no head)."""
     pairs: dict[tuple[str, str], None] = {}
     for text, category in examples:
         if not is_category(category):
@@ -537,13 +569,55 @@ def train(
     pipeline.fit(
         [_model_text(text, english) for text, _ in data], [category for _, category in data]
     )
+    labels = _urgency_labels(urgent or ())
+    head = _fit_urgency(pipeline, labels, english, seed) if labels else None
     _shrink(pipeline)
     trained_at = trained_at or datetime.now(UTC)
-    fingerprint = _fingerprint(data, hyperparameters, seed, sklearn.__version__)
+    fingerprint = _fingerprint(data, hyperparameters, seed, sklearn.__version__, labels)
     return Model(
         pipeline,
         version=f"{trained_at:%Y.%m.%d}-{fingerprint}",
         trained_at=trained_at,
         hyperparameters=hyperparameters,
         training_size=len(data),
+        urgency=head,
     )
+
+
+URGENCY_MIN_POSITIVES = 10
+
+
+def _urgency_labels(urgent: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """(normalised text, urgent) once per text (urgent if any copy is), sorted; none when too
+    few urgent texts to learn from."""
+    labels: dict[str, bool] = {}
+    for text, is_urgent in urgent:
+        normalized = normalize(text)
+        if normalized:
+            labels[normalized] = labels.get(normalized, False) or bool(is_urgent)
+    if sum(labels.values()) < URGENCY_MIN_POSITIVES or all(labels.values()):
+        return []
+    return sorted(labels.items())
+
+
+def _fit_urgency(pipeline: Any, labels: list[tuple[str, bool]], english: str, seed: int) -> Any:
+    """A logistic regression on the category model's own features, calibrated (Platt, on 5
+    folds' held-out predictions): its probability means what it says."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    features = pipeline.named_steps["features"].transform(
+        [_model_text(text, english) for text, _ in labels]
+    )
+    head = CalibratedClassifierCV(
+        LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000, random_state=seed),
+        cv=5,
+        method="sigmoid",
+        ensemble=False,  # one regression (on all texts), its sigmoid from the 5 folds: one dot
+    )
+    head.fit(features, [u for _, u in labels])
+    for calibrated in head.calibrated_classifiers_:
+        calibrated.estimator.coef_ = np.ascontiguousarray(
+            calibrated.estimator.coef_, dtype=np.float32
+        )
+    return head

@@ -53,9 +53,20 @@ def train_model(
     if skipped:
         _log(f"suara train: left out {skipped} extra examples (held-out copies or invalid)")
     started = time.perf_counter()
-    model = train([*corpus.train_examples(corpus_dir), *extras], seed=seed)
+    records = corpus.train_records(corpus_dir)
+    model = train(
+        [*(r.example for r in records), *extras],
+        urgent=[(r.text, r.urgent) for r in records],
+        seed=seed,
+    )
     training_seconds = time.perf_counter() - started
-    report = evaluate(model, heldout)
+    heldout_records = corpus.heldout_records(corpus_dir)
+    report = evaluate(
+        model,
+        heldout,
+        [r.lang for r in heldout_records],
+        [r.urgent for r in heldout_records],
+    )
     model.metrics = {
         **report.as_dict(),
         "split": "heldout",
@@ -72,7 +83,8 @@ def load_model(path: Path | str | None = None) -> Model:
     if path.exists():
         return Model.load(path)
     _log(f"suara: no model file at {path}; training one in memory (run `suara train` to keep it)")
-    return train(corpus.train_examples())
+    records = corpus.train_records()
+    return train([r.example for r in records], urgent=[(r.text, r.urgent) for r in records])
 
 
 # classify

@@ -10,7 +10,6 @@ from typing import Any
 
 from services.categorization.classifier import Model
 from services.categorization.taxonomy import CATEGORY_IDS, SHORT_LABELS
-from services.categorization.urgency import assess
 
 
 @dataclass(frozen=True)
@@ -139,6 +138,14 @@ def slice_scores(truth: list[str], predicted: list[str], keys: list[str]) -> dic
     return found
 
 
+def _urgent_flags(model: Model, texts: list[str], predictions) -> list[bool]:
+    """The urgent flag triage raises (services/categorization/triage.py: the rules, then the
+    model's urgency head)."""
+    from services.categorization import triage
+
+    return [d.priority == "urgent" for d in triage.decide_many(texts, model)]
+
+
 def urgency_scores(
     truth: list[bool], flagged: list[bool], languages: list[str] | None = None
 ) -> dict[str, UrgencyScores]:
@@ -169,8 +176,7 @@ def evaluate(
 ) -> Report:
     """Scores of ``model`` on ``examples``; ``languages``, one per example (the corpus's
     ``lang``), adds the per-language slices beside the per-style ones; ``urgent`` (the
-    labels) adds the urgent flag's precision and recall (the rules, services/categorization/
-    urgency.py)."""
+    labels) adds the precision and recall of the urgent flag triage raises."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     pairs = list(examples)
@@ -212,7 +218,7 @@ def evaluate(
             "style": slice_scores(truth, predicted, [text_style(t) for t in texts]),
         },
         urgency=(
-            urgency_scores(urgent, [assess(t).priority == "urgent" for t in texts], languages)
+            urgency_scores(urgent, _urgent_flags(model, texts, predictions), languages)
             if urgent is not None
             else None
         ),
