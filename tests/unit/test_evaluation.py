@@ -64,3 +64,12 @@ def test_urgency_precision_and_recall_overall_and_by_language():
     assert (scores["id"].precision, scores["id"].recall) == (1.0, 0.5)
     assert (scores["en"].precision, scores["en"].recall) == (0.5, 1.0)
     assert urgency_scores([False], [False])["all"].precision == 1.0  # nothing raised
+
+
+def test_the_hard_urgency_set_is_never_trained_on():
+    from pathlib import Path
+
+    hard, problems = corpus.read_file(Path(corpus.__file__).parent / "corpus/hard/urgency.jsonl")
+    assert problems == [] and len(hard) == 60 and sum(r.urgent for r in hard) == 30
+    known = {corpus.dedupe_key(r.text) for r in corpus.train_records() + corpus.heldout_records()}
+    assert not [r.text for r in hard if corpus.dedupe_key(r.text) in known]
