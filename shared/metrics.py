@@ -23,7 +23,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from werkzeug.wrappers import Response
 
-from shared import topology
+from shared import outbox, topology
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,7 @@ def read(what: str, fn: Callable[[], None]) -> None:
 
 
 def outbox_backlog(db) -> int:
-    from shared.outbox import PENDING
-
-    return db[PENDING].estimated_document_count()
+    return db[outbox.PENDING].estimated_document_count()
 
 
 def exposition(

@@ -73,14 +73,17 @@ def redact(text: str) -> str:
     return CREDENTIALS.sub(r"\1:********@", text)
 
 
-class _Text(logging.Formatter):
+class _Redacting:
     def format(self, record):
         return redact(super().format(record))
 
 
-class _Json(JsonFormatter):
-    def format(self, record):
-        return redact(super().format(record))
+class _Text(_Redacting, logging.Formatter):
+    pass
+
+
+class _Json(_Redacting, JsonFormatter):
+    pass
 
 
 def configure_logging(service: str, level: str, fmt: str = "json") -> None:
@@ -127,9 +130,9 @@ def trace_attributes() -> dict[str, str]:
     return {k: v for k, v in carrier.items() if k in ("traceparent", "tracestate")}
 
 
-def _parent(carrier: dict) -> otel_context.Context:
-    wanted = {k: v for k, v in carrier.items() if k in ("traceparent", "tracestate") and _str(v)}
-    return PROPAGATOR.extract(wanted)
+def _parent(carrier) -> otel_context.Context:
+    """The trace a CloudEvent, a request's headers or a message's headers carry."""
+    return PROPAGATOR.extract(trace_headers(carrier))
 
 
 def _str(value) -> bool:
@@ -229,8 +232,7 @@ def _request_context(worker_ctx):
         "feedback_id": feedback_id if _is_feedback_id(feedback_id) else None,
         "correlation_id": headers.get("X-Correlation-Id"),
     }
-    carrier = {"traceparent": headers.get("traceparent"), "tracestate": headers.get("tracestate")}
-    return fields, carrier, f"{fields['method']} {route}", trace.SpanKind.SERVER
+    return fields, headers, f"{fields['method']} {route}", trace.SpanKind.SERVER
 
 
 def _is_feedback_id(value) -> bool:
@@ -240,7 +242,8 @@ def _is_feedback_id(value) -> bool:
 TRACE_KEY = "suara.trace"  # a message's trace headers, in its worker's context data
 
 
-def trace_headers(headers: dict | None) -> dict:
-    """The W3C trace headers of an AMQP message, for its worker (``TRACE_KEY``)."""
+def trace_headers(headers) -> dict:
+    """The W3C trace headers (or CloudEvent attributes) among ``headers``, each a bounded
+    string; for a message's worker (``TRACE_KEY``) and a span's parent."""
     headers = headers or {}
     return {k: headers[k] for k in ("traceparent", "tracestate") if _str(headers.get(k))}

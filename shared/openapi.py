@@ -18,6 +18,8 @@ import sys
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from shared import registry
+
 ERROR = {
     "type": "object",
     "required": ["error", "message"],
@@ -146,19 +148,8 @@ def _operation(service, entrypoint, method, name, names, verb) -> dict:
     return operation
 
 
-SERVICE_CLASSES = {
-    "intake": "services.intake.service:IntakeService",
-    "categorization": "services.categorization.service:CategorizationService",
-    "notification": "services.notification.service:NotificationService",
-    "reporting": "services.reporting.service:ReportingService",
-}
-
-
 def for_service(service: str) -> dict:
-    import importlib
-
-    module, _, cls = SERVICE_CLASSES[service].partition(":")
-    return document(service, getattr(importlib.import_module(module), cls))
+    return document(service, registry.service_class(service))
 
 
 def as_json(service: str) -> str:

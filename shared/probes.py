@@ -18,6 +18,7 @@ values of its own to read at scrape time defines ``read_metrics(self)``.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from shared import asyncapi, metrics, openapi
@@ -27,6 +28,9 @@ from shared.webserver import http
 
 # set once, on SIGTERM (shared/runner.py); one service per process
 DRAINING = threading.Event()
+# generated from the code, the same for the life of the process: once
+_asyncapi_document = functools.cache(asyncapi.document)
+_openapi_document = functools.cache(openapi.document)
 
 
 class Probes:
@@ -41,16 +45,16 @@ class Probes:
         return health(self.db, self.config["AMQP_URI"], draining=DRAINING.is_set())
 
     @http("GET", "/health")
-    def health(self, request):
-        return health(self.db, self.config["AMQP_URI"], draining=DRAINING.is_set())
+    def health(self, request):  # the same as /health/ready, kept for existing checks
+        return self.health_ready(request)
 
     @http("GET", "/asyncapi.json")
     def asyncapi_document(self, request):
-        return json_response(200, asyncapi.document())
+        return json_response(200, _asyncapi_document())
 
     @http("GET", "/openapi.json")
     def openapi_document(self, request):
-        return json_response(200, openapi.document(self.name, type(self)))
+        return json_response(200, _openapi_document(self.name, type(self)))
 
     @http("GET", "/metrics", produces="text/plain")
     def prometheus_metrics(self, request):

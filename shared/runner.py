@@ -11,7 +11,6 @@ import eventlet
 eventlet.monkey_patch()  # first, before anything imports socket, threading or pymongo
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -19,21 +18,10 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared import config, observability, probes  # noqa: E402
+from shared.registry import SERVICE_CLASSES, service_class  # noqa: E402
 
 EXIT_CONFIG_ERROR = 2
 EXIT_CONTAINER_DIED = 3
-
-SERVICE_CLASSES = {
-    "intake": "services.intake.service:IntakeService",
-    "categorization": "services.categorization.service:CategorizationService",
-    "notification": "services.notification.service:NotificationService",
-    "reporting": "services.reporting.service:ReportingService",
-}
-
-
-def service_class(name: str):
-    module, _, cls = SERVICE_CLASSES[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,6 @@ from shared import config, events
 
 log = logging.getLogger(__name__)
 
-QUEUE_TYPES = ("classic", "quorum")
 QUEUE_TYPE = config.queue_type()  # read at import: one type for the whole topology
 
 COMMAND_EXCHANGE = "suara.intake"

@@ -324,13 +324,8 @@ class HttpEntrypoint(HttpRequestHandler):
         self.max_body = max_body
         # what the route's OpenAPI operation says (shared/openapi.py): the marshmallow schemas
         # of its JSON body and its query, what it answers when it succeeds, whether it wants a key
-        self.body, self.query, self.produces, self.success, self.auth = (
-            body,
-            query,
-            produces,
-            success,
-            auth,
-        )
+        self.body, self.query, self.auth = body, query, auth
+        self.produces, self.success = produces, success
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from services.categorization import corpus, triage
 from services.categorization.classifier import DEFAULT_MODEL_PATH, Model, train
-from services.categorization.evaluation import Report, evaluate, format_report
+from services.categorization.evaluation import Report, evaluate_records, format_report
 from services.categorization.taxonomy import is_category
 from shared import config
 
@@ -41,8 +41,8 @@ def train_model(
     Extra examples identical (after normalisation) to a held-out line are left out, so the
     held-out figures stay honest, and so are those with no text or an unknown category.
     """
-    heldout = corpus.heldout_examples(corpus_dir)
-    heldout_keys = {corpus.dedupe_key(text) for text, _ in heldout}
+    heldout = corpus.heldout_records(corpus_dir)
+    heldout_keys = {corpus.dedupe_key(record.text) for record in heldout}
     extras, skipped = [], 0
     for text, category in extra_examples:
         usable = isinstance(text, str) and text.strip() and is_category(category)
@@ -53,20 +53,9 @@ def train_model(
     if skipped:
         _log(f"suara train: left out {skipped} extra examples (held-out copies or invalid)")
     started = time.perf_counter()
-    records = corpus.train_records(corpus_dir)
-    model = train(
-        [*(r.example for r in records), *extras],
-        urgent=[(r.text, r.urgent) for r in records],
-        seed=seed,
-    )
+    model = _train(corpus.train_records(corpus_dir), extras, seed=seed)
     training_seconds = time.perf_counter() - started
-    heldout_records = corpus.heldout_records(corpus_dir)
-    report = evaluate(
-        model,
-        heldout,
-        [r.lang for r in heldout_records],
-        [r.urgent for r in heldout_records],
-    )
+    report = evaluate_records(model, heldout)
     model.metrics = {
         **report.as_dict(),
         "split": "heldout",
@@ -83,8 +72,16 @@ def load_model(path: Path | str | None = None) -> Model:
     if path.exists():
         return Model.load(path)
     _log(f"suara: no model file at {path}; training one in memory (run `suara train` to keep it)")
-    records = corpus.train_records()
-    return train([r.example for r in records], urgent=[(r.text, r.urgent) for r in records])
+    return _train(corpus.train_records())
+
+
+def _train(records, extras: Iterable[tuple[str, str]] = (), *, seed: int = 0) -> Model:
+    """A model of corpus records (their categories and urgent labels) plus extra examples."""
+    return train(
+        [*(r.example for r in records), *extras],
+        urgent=[(r.text, r.urgent) for r in records],
+        seed=seed,
+    )
 
 
 # classify
@@ -171,10 +168,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not records:
         _log("suara eval: no valid examples")
         return 2
-    examples = [record.example for record in records]
-    languages = [record.lang for record in records]
-    urgent = [record.urgent for record in records]
-    print(format_report(evaluate(model, examples, languages, urgent)), flush=True)
+    print(format_report(evaluate_records(model, records)), flush=True)
     return 0
 
 

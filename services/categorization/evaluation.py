@@ -138,7 +138,7 @@ def slice_scores(truth: list[str], predicted: list[str], keys: list[str]) -> dic
     return found
 
 
-def _urgent_flags(model: Model, texts: list[str], predictions) -> list[bool]:
+def _urgent_flags(model: Model, texts: list[str]) -> list[bool]:
     """The urgent flag triage raises (services/categorization/triage.py: the rules, then the
     model's urgency head)."""
     from services.categorization import triage
@@ -218,10 +218,21 @@ def evaluate(
             "style": slice_scores(truth, predicted, [text_style(t) for t in texts]),
         },
         urgency=(
-            urgency_scores(urgent, _urgent_flags(model, texts, predictions), languages)
+            urgency_scores(urgent, _urgent_flags(model, texts), languages)
             if urgent is not None
             else None
         ),
+    )
+
+
+def evaluate_records(model: Model, records) -> Report:
+    """``evaluate`` on corpus records (services/categorization/corpus.py): their categories,
+    and their languages and urgent labels for the slices and the urgent flag."""
+    return evaluate(
+        model,
+        [record.example for record in records],
+        [record.lang for record in records],
+        [record.urgent for record in records],
     )
 
 

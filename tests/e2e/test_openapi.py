@@ -13,13 +13,13 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from shared import openapi
+from shared import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("SUARA_SCHEMATHESIS_EXAMPLES", "8"))
 
 
-@pytest.mark.parametrize("service", sorted(openapi.SERVICE_CLASSES))
+@pytest.mark.parametrize("service", sorted(registry.SERVICE_CLASSES))
 def test_the_served_document_is_the_committed_one_and_valid(client, service):
     if service not in client.platform.urls:
         pytest.skip(f"{service} is not reachable in this mode")
@@ -30,7 +30,7 @@ def test_the_served_document_is_the_committed_one_and_valid(client, service):
     validate(committed)
 
 
-@pytest.mark.parametrize("service", sorted(openapi.SERVICE_CLASSES))
+@pytest.mark.parametrize("service", sorted(registry.SERVICE_CLASSES))
 def test_schemathesis_finds_no_5xx_and_no_schema_mismatch(client, service, tmp_path):
     if service not in client.platform.urls:
         pytest.skip(f"{service} is not reachable in this mode")

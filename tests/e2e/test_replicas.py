@@ -5,14 +5,13 @@ and counted exactly once (issue 8). Exact because both MongoDB and the patched s
 each update of a document atomically (deploy/ferretdb/0003-serialize-read-modify-write.patch).
 """
 
-import uuid
 
 import pytest
 
 from deploy.platform import SERVICES
 from tests.chaos import run as chaos
 from tests.conftest import AMQP_URI, MONGO_URI
-from tests.support.platform import NativePlatform, recount_agrees
+from tests.support.platform import recount_agrees, two_of_each
 
 FEEDBACK = 500
 PORTS = {"intake": 18301, "categorization": 18302, "notification": 18303, "reporting": 18304}
@@ -21,23 +20,7 @@ API_KEY = "replicas-secret"
 
 @pytest.fixture
 def replicated():
-    # a vhost of its own: the main e2e platform must not take these messages
-    amqp_uri = AMQP_URI.rsplit("/", 1)[0] + "/suara-test-isolated"
-    platform = NativePlatform(
-        uuid.uuid4().hex[:8],
-        amqp_uri,
-        MONGO_URI,
-        PORTS,
-        {
-            "SUARA_API_KEYS": f"replicas:{API_KEY}",
-            "SUARA_RETRY_DELAY_MS": "100",
-            "SUARA_OUTBOX_SWEEP_S": "1",
-            "SUARA_LOG_LEVEL": "WARNING",
-        },
-        replicas={service: 2 for service in SERVICES},
-        prefix="replicas",
-    )
-    platform.start()
+    platform = two_of_each(AMQP_URI, MONGO_URI, PORTS, "replicas", API_KEY)
     try:
         yield platform
     finally:

@@ -5,7 +5,6 @@ exits 0 and is started again. Every feedback ends stored, categorized, notified 
 exactly once."""
 
 import time
-import uuid
 
 import pytest
 import requests
@@ -13,7 +12,7 @@ import requests
 from deploy.platform import SERVICES
 from tests.chaos import run as chaos
 from tests.conftest import AMQP_URI, MONGO_URI
-from tests.support.platform import NativePlatform, recount_agrees
+from tests.support.platform import recount_agrees, two_of_each
 
 FEEDBACK = 480
 DRAIN_S = 2
@@ -23,23 +22,8 @@ API_KEY = "rolling-secret"
 
 @pytest.fixture
 def rolling():
-    amqp_uri = AMQP_URI.rsplit("/", 1)[0] + "/suara-test-isolated"
-    platform = NativePlatform(
-        uuid.uuid4().hex[:8],
-        amqp_uri,
-        MONGO_URI,
-        PORTS,
-        {
-            "SUARA_API_KEYS": f"rolling:{API_KEY}",
-            "SUARA_RETRY_DELAY_MS": "100",
-            "SUARA_OUTBOX_SWEEP_S": "1",
-            "SUARA_LOG_LEVEL": "WARNING",
-            "SUARA_DRAIN_S": str(DRAIN_S),
-        },
-        replicas={service: 2 for service in SERVICES},
-        prefix="rolling",
-    )
-    platform.start()
+    drain = {"SUARA_DRAIN_S": str(DRAIN_S)}
+    platform = two_of_each(AMQP_URI, MONGO_URI, PORTS, "rolling", API_KEY, **drain)
     try:
         yield platform
     finally:

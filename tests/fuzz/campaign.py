@@ -25,7 +25,7 @@ import requests
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from shared.webserver import HttpEntrypoint
+from shared import openapi, registry
 from tests.helpers import poll_until
 from tests.support.wire import drain_queue, stall_uploads
 
@@ -33,12 +33,6 @@ HANG_S = 15.0
 # 501 Not Implemented (a transfer coding other than chunked) and 505 HTTP Version Not Supported
 # (HTTP/2.0 and up on this server) are HTTP's own answers to such requests, not server failures
 PROTOCOL_REFUSALS = (501, 505)
-SERVICE_MODULES = {
-    "intake": "services.intake.service:IntakeService",
-    "categorization": "services.categorization.service:CategorizationService",
-    "notification": "services.notification.service:NotificationService",
-    "reporting": "services.reporting.service:ReportingService",
-}
 
 
 @dataclass(frozen=True)
@@ -57,18 +51,13 @@ class Route:
 
 
 def http_routes() -> list[Route]:
-    """Every ``@http`` entrypoint of the four services."""
-    import importlib
-
-    routes = []
-    for service, target in SERVICE_MODULES.items():
-        module, _, name = target.partition(":")
-        cls = getattr(importlib.import_module(module), name)
-        for attr in dir(cls):
-            for ep in getattr(getattr(cls, attr), "nameko_entrypoints", ()):
-                if isinstance(ep, HttpEntrypoint):
-                    for method in ep.method.split(","):
-                        routes.append(Route(service, method, ep.url))
+    """Every ``@http`` entrypoint of the four services (the ones their OpenAPI documents list)."""
+    routes = [
+        Route(service, method, entrypoint.url)
+        for service in registry.SERVICE_CLASSES
+        for entrypoint, _, _ in openapi.routes(registry.service_class(service))
+        for method in entrypoint.method.split(",")
+    ]
     return sorted(set(routes), key=lambda r: (r.service, r.url, r.method))
 
 

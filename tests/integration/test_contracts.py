@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared import asyncapi, events, openapi, topology
+from shared import asyncapi, events, openapi, registry, topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "tests" / "contracts" / "node_modules" / ".bin" / "asyncapi"
@@ -75,7 +75,7 @@ def test_a_broken_document_is_refused(tmp_path):
     assert validate_with_cli(broken, tmp_path).returncode != 0
 
 
-@pytest.mark.parametrize("service", sorted(openapi.SERVICE_CLASSES))
+@pytest.mark.parametrize("service", sorted(registry.SERVICE_CLASSES))
 def test_the_committed_openapi_documents_are_the_generated_ones_and_valid(service):
     from openapi_spec_validator import validate
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+import uuid
 from pathlib import Path
 
 from kombu import Connection
@@ -241,6 +242,30 @@ def recount(platform: NativePlatform) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def two_of_each(
+    amqp_uri: str, mongo_uri: str, ports: dict[str, int], prefix: str, api_key: str, **env: str
+) -> NativePlatform:
+    """Two processes of every service on the vhost ``suara-test-isolated`` (the main e2e
+    platform must not take their messages), started; the caller stops it."""
+    platform = NativePlatform(
+        uuid.uuid4().hex[:8],
+        amqp_uri.rsplit("/", 1)[0] + "/suara-test-isolated",
+        mongo_uri,
+        ports,
+        {
+            "SUARA_API_KEYS": f"{prefix}:{api_key}",
+            "SUARA_RETRY_DELAY_MS": "100",
+            "SUARA_OUTBOX_SWEEP_S": "1",
+            "SUARA_LOG_LEVEL": "WARNING",
+            **env,
+        },
+        replicas={service: 2 for service in SERVICES},
+        prefix=prefix,
+    )
+    platform.start()
+    return platform
 
 
 def recount_agrees(platform: NativePlatform, timeout: float = 60) -> subprocess.CompletedProcess:
