@@ -5,7 +5,6 @@ and counted exactly once (issue 8). Exact because both MongoDB and the patched s
 each update of a document atomically (deploy/ferretdb/0003-serialize-read-modify-write.patch).
 """
 
-
 import pytest
 
 from deploy.platform import SERVICES
