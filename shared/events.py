@@ -77,6 +77,43 @@ class FeedbackCategorized(EventData):
     revision = fields.Integer(load_default=1, validate=validate.Range(min=1))
     categorized_at = fields.String(required=True)
     imported = fields.Boolean(load_default=False)  # added (optional): see FeedbackReceived
+    # added (optional, issue 15): "me too". similar_to: the earliest open case at the same place
+    # describing the same problem (services/categorization/duplicates.py); cluster_id: the id of
+    # the cluster this feedback belongs to, the feedback id of its first case (its own id when
+    # it starts one). Both absent or null when no check ran (imported history, no location).
+    cluster_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    similar_to = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class FeedbackDuplicateSuspected(EventData):
+    """A new feedback repeats an open case at the same place (issue 15): published once, with
+    the ``feedback.categorized`` that carries the same ``similar_to`` and ``cluster_id``."""
+
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))  # new
+    similar_to = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    cluster_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    similarity = fields.Float(required=True, validate=validate.Range(0, 1))  # of the texts
+    distance_m = fields.Float(allow_none=True, validate=validate.Range(min=0))  # with coordinates
+    kelurahan = fields.String(allow_none=True, validate=validate.Length(max=100))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
+    department_id = fields.String(
+        allow_none=True, validate=validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)
+    )
+    suspected_at = fields.String(required=True)
+
+
+class FeedbackDuplicateReviewed(EventData):
+    """A department confirmed or undid a "me too" link (issue 15): recorded, trains nothing.
+    ``undone``: the feedback leaves the cluster and is a case of its own again."""
+
+    feedback_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    similar_to = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    cluster_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    decision = fields.String(required=True, validate=validate.OneOf(("confirmed", "undone")))
+    department_id = fields.String(
+        allow_none=True, validate=validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)
+    )
+    reviewed_at = fields.String(required=True)
 
 
 class FeedbackUrgent(EventData):
@@ -264,6 +301,21 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             FeedbackCategorized,
             "a feedback got a category and department (model, keyword or staff)",
             ("intake", "notification", "reporting"),
+        ),
+        EventSpec(
+            "categorization",
+            "feedback.duplicate_suspected",
+            FeedbackDuplicateSuspected,
+            "a new feedback describes the same problem at the same place as an open case within "
+            "the window (\"me too\"): linked to the earliest one (similar_to) and its cluster",
+            ("intake", "reporting"),
+        ),
+        EventSpec(
+            "intake",
+            "feedback.duplicate_reviewed",
+            FeedbackDuplicateReviewed,
+            "a department confirmed or undid a \"me too\" link (recorded; trains nothing)",
+            ("categorization", "reporting"),
         ),
         EventSpec(
             "categorization",
