@@ -157,6 +157,13 @@ class FeedbackStatusChanged(EventData):
     )
     sequence = fields.Integer(required=True, validate=validate.Range(min=1))  # per case
     changed_at = fields.String(required=True)
+    # added (optional, issue 15): the "me too" cases linked to this one and not undone; their
+    # citizens hear this case's updates too (notification)
+    followers = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=validate.Length(max=1000),
+    )
 
 
 _DEPARTMENT_ID = {"validate": validate.Regexp(taxonomy.DEPARTMENT_ID.pattern)}
