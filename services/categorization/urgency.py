@@ -19,24 +19,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+
+import yaml
 
 from services.categorization.normalize import normalize
 
 Priority = Literal["urgent", "normal"]
 
 
-def _gap(n: int) -> str:
-    """Up to `n` filler words between two parts of a phrase."""
-    return r"(?:\w+ ){0," + str(n) + "}"
-
-
-_PERSON = (
-    r"(?:anak|anaknya|bocah|orang|warga|seseorang|pemuda|pengendara|pengemudi|penumpang|"
-    r"pejalan kaki|korban|siswa|murid|bapak|ibu|nenek|kakek|lansia|balita|bayi|pemulung|"
-    r"pekerja|pedagang|sopir|child|kid|kids|man|woman|boy|girl|person|people|someone|rider|"
-    r"driver|worker|student|students)"
-)
+RULES_FILE = Path(__file__).resolve().parent / "data" / "urgency.yaml"
+_PLACEHOLDER = re.compile(r"\{(gap:\d+|person)\}")
 
 
 @dataclass(frozen=True)
@@ -48,299 +42,100 @@ class Rule:
     # Ignore a match whose own words contain a negation ("air tidak bisa masuk rumah"); off for
     # rules whose phrase contains one ("belum pulang", "hampir sejajar tanggul").
     negated_inside: bool = True
+    group: str = ""  # incidents of one group count as one kind; "" = its own reason
+
+    @property
+    def kind(self) -> str:
+        return self.group or self.reason
 
 
-def _rule(reason: str, pattern: str, *, anchors: str, negated_inside: bool = True) -> Rule:
-    return Rule(reason, re.compile(pattern), frozenset(anchors.split()), negated_inside)
+class RulesError(ValueError):
+    """The rules file is malformed; the text names the rule and what is wrong."""
 
 
-HAZARD_RULES: tuple[Rule, ...] = (
-    _rule(
-        "water_in_homes",
-        r"\b(?:banjir|rob|air|genangan|luapan|water|floodwater)\b "
-        + _gap(6)
-        + r"(?:masuk|memasuki|menggenangi|merendam|naik) (?:ke )?(?:dalam )?"
-        r"(?:rumah|permukiman|pemukiman|kamar|dapur|kampung|toko|sekolah|puskesmas|kelas)",
-        anchors="masuk memasuki menggenangi merendam naik",
-    ),
-    _rule(
-        "water_in_homes",
-        r"\b(?:sudah|mulai|telah) (?:\w+ )?(?:masuk|menggenangi|merendam) (?:ke )?(?:dalam )?"
-        r"(?:rumah rumah|rumah warga|permukiman|pemukiman)\b",
-        anchors="masuk menggenangi merendam",
-    ),
-    _rule(
-        "water_in_homes",
-        r"\b(?:rumah|rumah warga|permukiman|pemukiman|ratusan rumah|puluhan rumah)\b "
-        + _gap(2)
-        + r"(?:terendam|kebanjiran|tergenang|kemasukan air|kelelep|klelep)\b",
-        anchors="terendam kebanjiran tergenang kemasukan kelelep klelep",
-    ),
-    _rule(
-        "water_in_homes",
-        r"\b(?:water|flood ?water|flooding|sea water|tidal flood(?:ing)?|rob)\b "
-        + _gap(3)
-        + r"(?:entered|entering|came into|coming into|got into|getting into|pouring into|"
-        r"rising into|inside|into) "
-        + _gap(2)
-        + r"(?:house|houses|home|homes|building|neighbourhood|neighborhood|shops)\b"
-        r"|\b(?:houses?|homes?)\b " + _gap(2) + r"(?:flooded|submerged|under water|underwater)\b",
-        anchors="entered entering into inside flooded submerged under underwater",
-    ),
-    _rule(
-        "deep_flood",
-        r"\b(?:banjir|rob|air|genangan|water|flood)\b "
-        + _gap(4)
-        + r"(?:setinggi |sedalam |sampai |hingga |se)?(?:dada|pinggang|sepinggang|sedada|leher|"
-        r"seleher|atap|plafon)\b|\b(?:waist|chest|neck)[ -]?(?:deep|high)\b",
-        anchors=(
-            "dada sedada pinggang sepinggang leher seleher atap seatap plafon seplafon waist "
-            "chest neck waistdeep chestdeep neckdeep waisthigh chesthigh neckhigh"
-        ),
-    ),
-    _rule(
-        "embankment_breach",
-        r"\b(?:tanggul|talud|parapet|bendungan|pintu air)\b "
-        + _gap(4)
-        + r"(?:jebol|bobol|ambruk|runtuh|roboh|longsor|pecah)\b"
-        r"|\b(?:jebol|bobol)(?:nya)? " + _gap(1) + r"(?:tanggul|talud|bendungan)\b"
-        r"|\b(?:embankment|levee|dike|dyke|sea ?wall|dam)\b "
-        + _gap(3)
-        + r"(?:breach|breached|burst|collapsed|broke|broken|gave way)\b",
-        anchors=(
-            "jebol bobol jebolnya bobolnya ambruk runtuh roboh longsor pecah breach breached "
-            "burst collapsed broke broken gave"
-        ),
-    ),
-    _rule(
-        "fallen_tree",
-        r"\b(?:pohon|dahan|cabang)\b " + _gap(6) + r"(?:tumbang|roboh|ambruk|menimpa|rubuh)\b"
-        r"|\b(?:ranting|dahan|cabang|pang|pohon|branch)\b "
-        + _gap(4)
-        + r"(?:patah|jatuh|nyangkut|tersangkut|menimpa|fell|fallen|caught) "
-        + _gap(4)
-        + r"(?:kabel|wires?|cables?)\b"
-        r"|\btumbang(?:nya)? " + _gap(1) + r"pohon\b"
-        r"|\b(?:fallen|fell|collapsed|uprooted) " + _gap(1) + r"(?:tree|trees)\b"
-        r"|\b(?:tree|trees)\b " + _gap(2) + r"(?:fell|fallen|collapsed|came down)\b",
-        anchors=(
-            "tumbang tumbangnya roboh ambruk menimpa rubuh kabel wire wires cable cables "
-            "fallen fell collapsed uprooted came"
-        ),
-    ),
-    _rule(
-        "fire",
-        r"(?<!korban )(?<!pemadam )(?<!bekas )(?<!sisa )\b(?:kebakaran|terbakar|dilalap api|"
-        r"api membesar|apinya membesar|api berkobar|kobaran api)\b"
-        r"|\b(?:on fire|caught fire|fire broke out|fire spreading|house fire|blaze|flames)\b"
-        r"|\bburning (?:\w+ ){0,2}(?:warehouse|house|building|factory|shop|market|kiosk)\b",
-        anchors="kebakaran terbakar dilalap membesar berkobar kobaran fire blaze flames burning",
-    ),
-    _rule(
-        "electrical_hazard",
-        r"\bkabel\b "
-        + _gap(3)
-        + r"(?:putus|menjuntai|terjatuh|terbakar|korsleting|konsleting|korslet|konslet|"
-        r"percikan|memercik|nyetrum|menyetrum|mengeluarkan api|berasap|berarus\w*|spark|sparks)\b"
-        r"|\b(?:korsleting|konsleting|korslet|konslet|arus pendek|kesetrum|tersetrum|"
-        r"tersengat listrik|percikan api|trafo meledak|gardu meledak|bau hangus|"
-        r"burning smell)\b"
-        r"|\b(?:panel|trafo|gardu|kotak)\b " + _gap(6) + r"(?:hangus|berasap|dengung)\b"
-        r"|\btiang\b " + _gap(6) + r"(?:roboh|ambruk|tumbang|rubuh)\b"
-        r"|\b(?:live|power|electric|electrical)\b "
-        + _gap(1)
-        + r"(?:wire|wires|cable|cables|line|lines)\b "
-        + _gap(2)
-        + r"(?:down|fallen|fell|snapped|hanging|dangling|sparking|exposed)\b"
-        r"|\b(?:electrocuted|electric shock|sparking|short circuit)\b",
-        anchors=(
-            "kabel korsleting konsleting korslet konslet pendek kesetrum tersetrum tersengat "
-            "percikan meledak hangus smell berasap dengung tiang wire wires cable cables line "
-            "lines electrocuted shock sparking circuit"
-        ),
-    ),
-    _rule(
-        "bridge_collapse",
-        r"(?<!pagar )(?<!pengaman )(?<!pegangan )(?<!railing )\b(?:jembatan|kreteg|bridge)\b "
-        + r"(?:(?!pagar|pegangan|railing|rambu|lampu|papan)\w+ ){0,8}"
-        + r"(?:ambruk|ambrukan|putus|runtuh|roboh|amblas|hanyut|patah|jebol|collapsed|collapse|"
-        r"washed away|caved in|gave way)\b",
-        anchors="jembatan kreteg bridge",
-    ),
-    _rule(
-        "gas_leak",
-        r"\b(?:gas|elpiji|lpg|tabung gas)\b "
-        + _gap(2)
-        + r"(?:bocor|kebocoran|meledak)\b|\bbau gas\b|\bledakan\b"
-        r"|\bgas leak\b|\bsmells? of gas\b|\bexplosion\b",
-        anchors="gas elpiji lpg ledakan explosion",
-    ),
-    _rule(
-        "chemical_spill",
-        r"\b(?:bahan kimia|chemical|chemicals|drum|drum drum|tangki|tanker)\b "
-        + _gap(3)
-        + r"(?:bocor|tumpah|leak|leaking|spill|spilled|spilling)\b"
-        r"|\b(?:leaking|spilled|leaked) " + _gap(1) + r"(?:chemical|chemicals|drum|drums)\b",
-        anchors="bocor tumpah leak leaking spill spilled spilling leaked",
-    ),
-    _rule(
-        "people_trapped",
-        r"\b(?:tertimbun|terjepit|terjebak(?! macet)|tertimpa|terkubur|trapped|pinned under|"
-        r"buried)\b",
-        anchors="tertimbun terjepit terjebak tertimpa terkubur trapped pinned buried",
-    ),
-    _rule(
-        "explicit_emergency",
-        r"^(?:\w+ ){0,2}(?:emergency|urgent|sos)\b(?! room| number| department| ward| care)"
-        r"|\b(?:emergency|urgently|sos)(?: \w+){0,2}$",
-        anchors="emergency urgent urgently sos",
-    ),
-)
+def _alternatives(words: list[str]) -> str:
+    return "(?:" + "|".join(words) + ")"
 
-INCIDENT_RULES: tuple[Rule, ...] = (
-    _rule(
-        "injury",
-        r"\b(?:ada korban|jatuh korban|korban jiwa|korban luka|korbannya|korban masih|"
-        r"korban meninggal|luka parah|luka berat|luka luka|terluka|(?<!demam )berdarah|"
-        r"pendarahan|pingsan|tidak sadar|tidak sadarkan diri|tergeletak|kejang|sesak napas|"
-        r"sesak nafas|patah tulang|tangan patah|kaki patah|tidak bisa bangun|"
-        r"tidak bisa bergerak|tidak bisa bernapas|ada yang luka|yang luka|injured|injuries|"
-        r"bleeding|unconscious|hurt|not moving|not breathing|cannot stand|can t stand|"
-        r"can t breathe|cannot breathe|chest pain|seizure)\b"
-        r"|" + _PERSON + r" " + _gap(2) + r"(?:meninggal|mati|tewas|died)\b",
-        negated_inside=False,
-        anchors=(
-            "korban korbannya luka terluka berdarah pendarahan pingsan sadar tergeletak "
-            "kejang sesak patah bangun bergerak bernapas injured injuries bleeding "
-            "unconscious hurt moving breathing stand breathe pain seizure meninggal mati "
-            "tewas died"
-        ),
-    ),
-    _rule(
-        "accident",
-        r"\b(?:kecelakaan|tabrakan|tertabrak|menabrak|ditabrak|tertemper|terbalik|terguling|"
-        r"terperosok|accident|crash|collision|hit by|run over)\b"
-        r"|\b(?:bus|mobil|motor|truk|truck|car) " + _gap(2) + r"(?:masuk|terjun ke|tercebur ke) "
-        r"(?:selokan|got|sungai|jurang|parit)\b",
-        anchors=(
-            "kecelakaan tabrakan tertabrak menabrak ditabrak tertemper terbalik terguling "
-            "terperosok accident crash collision hit run masuk terjun tercebur"
-        ),
-    ),
-    _rule(
-        "violence",
-        r"\b(?:tawuran|perkelahian|berkelahi|pengeroyokan|dikeroyok|dibacok|bacok|ditusuk|"
-        r"celurit|sajam|senjata tajam|parang|pedang|pisau|golok|mengamuk|dipukul|dipukuli|"
-        r"pemukulan|dirampas|perampokan|dirampok|begal|mengancam|ngancam|ngancem|lempar batu|"
-        r"saling lempar|melempari|mbalangi|machete|machetes|knife|knives|brawl|fight|fighting|"
-        r"stabbed|robbed|robbery|threatening|smashing|attacked|assault)\b",
-        anchors=(
-            "tawuran perkelahian berkelahi pengeroyokan dikeroyok dibacok bacok ditusuk "
-            "celurit sajam senjata parang pedang pisau golok mengamuk dipukul dipukuli "
-            "pemukulan dirampas perampokan dirampok begal mengancam ngancam ngancem lempar "
-            "saling melempari mbalangi machete machetes knife knives brawl fight fighting "
-            "stabbed robbed robbery threatening smashing attacked assault"
-        ),
-    ),
-    _rule(
-        "collapse",
-        r"\b(?:jalan|tanah|aspal|rumah|atap|plafon|bangunan|gedung|kelas|los|"
-        r"kios|ceiling|roof|wall|building|road)\b "
-        + _gap(3)
-        + r"(?:roboh|ambruk|runtuh|amblas|longsor|ambrol|rubuh|collapsed|caved in)\b(?! sedikit)"
-        r"|\b(?:longsor|sinkhole|landslide)\b",
-        anchors=(
-            "roboh ambruk runtuh amblas longsor ambrol rubuh collapsed caved sinkhole landslide"
-        ),
-    ),
-    _rule(
-        "drowning",
-        r"\b(?:hanyut|tenggelam|terseret|tercebur|terbawa arus|swept|drowning|drowned)\b",
-        anchors="hanyut tenggelam terseret tercebur terbawa swept drowning drowned",
-    ),
-    _rule(
-        "fall",
-        _PERSON
-        + r" "
-        + _gap(4)
-        + r"(?:jatuh|terjatuh|fell|fallen) (?:ke|into|from|dari) "
-        + _gap(2)
-        + r"(?:sungai|got|selokan|saluran|lubang|sumur|septic|motor|drain|river|hole|well)\b",
-        anchors="jatuh terjatuh fell fallen",
-    ),
-    _rule(
-        "medical",
-        r"\b(?:keracunan|poisoning|muntah|mual|diare|diarrhoea|diarrhea|vomiting|outbreak|"
-        r"wabah|klb|sick|dehydrated|melahirkan)\b",
-        anchors=(
-            "keracunan poisoning muntah mual diare diarrhoea diarrhea vomiting outbreak wabah "
-            "klb sick dehydrated melahirkan"
-        ),
-    ),
-    _rule(
-        "missing_person",
-        _PERSON + r" " + _gap(4) + r"(?:hilang|belum pulang|tidak pulang|diculik|missing|"
-        r"kidnapped)\b",
-        negated_inside=False,
-        anchors="hilang pulang diculik missing kidnapped",
-    ),
-    _rule(
-        "hunger",
-        r"\b(?:tidak|belum) makan " + _gap(2) + r"(?:hari|sejak)\b"
-        r"|\bhari (?:tidak|belum) makan\b|\b(?:kelaparan|starving|no food|tidak ada makanan)\b",
-        negated_inside=False,
-        anchors="makan kelaparan starving food makanan",
-    ),
-    _rule(
-        "no_drinking_water",
-        r"\b(?:tidak|tak) (?:punya|ada) air (?:minum|bersih) sama sekali\b"
-        r"|\b(?:tidak|tak) punya air minum\b|\bno (?:drinking|clean) water (?:at all|left)\b",
-        negated_inside=False,
-        anchors="minum bersih drinking clean",
-    ),
-    _rule(
-        "burst_main",
-        r"\b(?:pipa|pipe)\b " + _gap(3) + r"(?:pecah|patah|burst|jebol)\b",
-        anchors="pecah patah burst jebol",
-    ),
-    _rule(
-        "river_overtopping",
-        r"\b(?:(?:hampir|sudah|nyaris|meh) )*(?:sejajar|setinggi|sama tinggi|sama tingginya) "
-        r"(?:dengan )?tanggul\b|\btanggul " + _gap(3) + r"(?:rembes|bocor|retak)\b",
-        negated_inside=False,
-        anchors="tanggul",
-    ),
-)
+
+def _expand(pattern: str, person: str) -> str:
+    """The regex for a rule's ``match`` entry: ``{gap:N}`` up to N filler words, ``{person}``."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return person if name == "person" else r"(?:\w+ ){0," + name[4:] + "}"
+
+    return _PLACEHOLDER.sub(one, pattern)
+
+
+def _words(data: dict, key: str) -> list[str]:
+    words = data.get(key)
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
+        raise RulesError(f"{key}: a non-empty list of words")
+    return words
+
+
+def _rules(data: dict, key: str, person: str) -> tuple[Rule, ...]:
+    rules = []
+    for position, entry in enumerate(data.get(key) or []):
+        where = f"{key}[{position}]"
+        if not isinstance(entry, dict) or not {"reason", "match", "anchors"} <= entry.keys():
+            raise RulesError(f"{where}: needs reason, match and anchors")
+        try:
+            pattern = re.compile("|".join(_expand(m, person) for m in entry["match"]))
+        except (re.error, TypeError) as exc:
+            raise RulesError(f"{where} ({entry['reason']}): {exc}") from None
+        rules.append(
+            Rule(
+                entry["reason"],
+                pattern,
+                frozenset(str(entry["anchors"]).split()),
+                bool(entry.get("negated_inside", True)),
+                str(entry.get("group", "")),
+            )
+        )
+    if not rules:
+        raise RulesError(f"{key}: no rules")
+    return tuple(rules)
+
+
+def load_rules(path: Path = RULES_FILE) -> dict:
+    """The rules file, parsed and checked (RulesError naming what is wrong)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path.name}: not YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise RulesError(f"{path.name}: a mapping at the top")
+    return data
+
+
+_DATA = load_rules()
+_PERSON = _alternatives(_words(_DATA, "person"))
+HAZARD_RULES: tuple[Rule, ...] = _rules(_DATA, "hazards", _PERSON)
+INCIDENT_RULES: tuple[Rule, ...] = _rules(_DATA, "incidents", _PERSON)
 
 # Incidents count only with one of these (searched in the normalised text), two incident
 # kinds at once ("tabrakan" + "luka"), or two exclamation marks in the raw text ...
-_NOW = re.compile(
-    r"\b(?:sekarang|saat ini|barusan|baru saja|tadi|segera|cepat|cepetan|secepatnya|tolong|"
-    r"darurat|emergency|urgent|urgently|asap|now|right now|just|minutes ago|help|malam ini|"
-    r"hari ini|today|tonight|panik|evakuasi|damkar|ambulans|ambulance|bantuan medis|tim medis|"
-    r"medical team|medical help|polisi|police|butuh|need|send|quickly)\b"
-)
+_NOW = re.compile(rf"\b{_alternatives(_words(_DATA, 'now'))}\b")
 _BANG = re.compile(r"!\s*!")
 # ... and not with one of these: a habit, the past or a hypothesis, not an event now.
-_NOT_NOW = re.compile(
-    r"\b(?:sering|setiap|tiap|selalu|biasanya|kerap|dulu|(?<!tidak )pernah|bulan lalu|minggu lalu|"
-    r"tahun lalu|rawan|every|often|always|usually|last week|last month|last year|years ago|"
-    r"months ago|weeks ago|eventually|gonna|will|prone)\b"
-)
+_NOT_NOW = re.compile(rf"\b{_alternatives(_words(_DATA, 'not_now'))}\b")
 
 # A match preceded (within a few words) by one of these is not an emergency report.
-_NEGATION_WORDS = (
-    r"tidak|tak|belum|bukan|tanpa|hampir|nyaris|meh|jangan|semoga|khawatir|takut|kalau|jika|"
-    r"seandainya|sebelum|bisa|akan|nanti|rawan|risiko|bahaya|no|not|nobody|never|without|"
-    r"almost|nearly|if|worried|before|could|might|would|risk|prone|sebentar|soon"
-)
+_NEGATION_WORDS = "|".join(_words(_DATA, "negation"))
 _NEGATION = re.compile(f"(?:{_NEGATION_WORDS})")
 _NEGATED_INSIDE = re.compile(rf"\b(?:{_NEGATION_WORDS})\b")
 # A hedge right after the match: "ada yang korslet paling" (probably a short circuit).
-_HEDGE_AFTER = re.compile(r" (?:paling|mungkin|kayaknya|sepertinya|maybe|probably)\b")
+_HEDGE_AFTER = re.compile(rf" {_alternatives(_words(_DATA, 'hedge_after'))}\b")
 # Words that may stand between a negation and the match ("tidak ada korban").
-_FILLERS = frozenset("ada yang sampai sempat pun one anyone a the is was were".split())
+_FILLERS = frozenset(_words(_DATA, "fillers"))
 _MAX_FILLERS = 3
+# The past shortly before a hazard's match ("tahun lalu ada kebakaran"): not now.
+_PAST = re.compile(rf"\b{_alternatives(_words(_DATA, 'past'))}\b")
+_PAST_WORDS = 6
+# The danger is over or nobody is in it ("api sudah padam"), unless it goes on ("masih").
+_RESOLVED = re.compile(rf"\b{_alternatives(_words(_DATA, 'resolved'))}\b")
+_ONGOING = re.compile(rf"\b{_alternatives(_words(_DATA, 'ongoing'))}\b")
 
 
 @dataclass(frozen=True)
@@ -364,8 +159,21 @@ def _negated(text: str, match: re.Match[str], rule: Rule) -> bool:
     return rule.negated_inside and _NEGATED_INSIDE.search(match.group()) is not None
 
 
-def _fires(rule: Rule, text: str) -> bool:
-    return any(not _negated(text, match, rule) for match in rule.pattern.finditer(text))
+def _in_the_past(text: str, match: re.Match[str]) -> bool:
+    before = " ".join(text[: match.start()].split()[-_PAST_WORDS:])
+    return _PAST.search(before) is not None
+
+
+def _fires(rule: Rule, text: str, *, hazard: bool = False) -> bool:
+    return any(
+        not _negated(text, match, rule) and not (hazard and _in_the_past(text, match))
+        for match in rule.pattern.finditer(text)
+    )
+
+
+def _settled(normalized: str) -> bool:
+    """The text says the danger is over or hurt nobody, and nothing that it goes on."""
+    return _RESOLVED.search(normalized) is not None and _ONGOING.search(normalized) is None
 
 
 def _anchor_index(rules: tuple[Rule, ...]) -> dict[str, tuple[int, ...]]:
@@ -393,16 +201,18 @@ def _candidates(
 def _assess(normalized: str, raw: str, *, use_anchors: bool = True) -> Urgency:
     tokens = normalized.split()
     reasons: list[str] = []
+    if _settled(normalized):
+        return Urgency("normal", reasons)
     for rule in _candidates(HAZARD_RULES, _HAZARD_INDEX, tokens, use_anchors):
-        if rule.reason not in reasons and _fires(rule, normalized):
+        if rule.reason not in reasons and _fires(rule, normalized, hazard=True):
             reasons.append(rule.reason)
     incident_rules = _candidates(INCIDENT_RULES, _INCIDENT_INDEX, tokens, use_anchors)
     if incident_rules and not _NOT_NOW.search(normalized):
-        incidents = [rule.reason for rule in incident_rules if _fires(rule, normalized)]
+        incidents = [rule for rule in incident_rules if _fires(rule, normalized)]
         if incidents:
             now = _NOW.search(normalized) is not None or _BANG.search(raw) is not None
-            if now or len(incidents) >= 2:
-                reasons += [reason for reason in incidents if reason not in reasons]
+            if now or len({rule.kind for rule in incidents}) >= 2:
+                reasons += [rule.reason for rule in incidents if rule.reason not in reasons]
     return Urgency("urgent" if reasons else "normal", reasons)
 
 

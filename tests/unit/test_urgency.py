@@ -94,3 +94,61 @@ def test_every_rule_match_comes_with_one_of_its_anchors_as_a_word():
 def test_two_exclamation_marks_count_as_asking_for_help_now():
     assert urgency.assess("Ada yang berkelahi di depan terminal!!").urgent
     assert not urgency.assess("Ada yang berkelahi di depan terminal").urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tahun lalu ada kebakaran di pasar, apakah sekarang sudah ada hidran?",
+        "Dulu pernah banjir masuk rumah sampai lutut, semoga tidak terulang",
+        "Last year the sea wall at Panjang Wetan was leaking in several places",
+    ],
+)
+def test_a_hazard_told_of_the_past_is_not_urgent(text):
+    assert not urgency.assess(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text, urgent",
+    [
+        ("Kebakaran gudang di Setono tadi malam, syukur semua selamat", False),
+        ("Air sudah surut sejak subuh, tinggal lumpur di dalam rumah", False),
+        ("Tidak ada korban dalam kecelakaan tadi pagi, hanya motor yang rusak", False),
+        ("The fire was put out and everyone is safe", False),
+        ("Tidak ada korban, tapi air masih naik masuk rumah warga", True),
+        ("Nobody was hurt yet but the house is still on fire", True),
+    ],
+)
+def test_a_danger_said_to_be_over_is_not_urgent_unless_it_goes_on(text, urgent):
+    assert urgency.assess(text).urgent is urgent
+
+
+def test_present_danger_in_plain_words():
+    for text in (
+        "Airnya sudah sampai dada di gang kami, ada nenek lumpuh di dalam rumah",
+        "A snapped power cable is lying in a puddle by the school gate",
+        "Sparks are still coming from the transformer near the market",
+        "Sudah empat hari banyak anak di RT 03 demam tinggi dan muntah",
+        "Warga belum makan dua hari sejak banjir",
+    ):
+        assert urgency.assess(text).urgent, text
+
+
+def test_illnesses_of_one_group_count_as_one_kind_of_incident():
+    # "diare" (medical) and "banyak anak ... diare" (outbreak) are one kind: no "now", no flag
+    assert not urgency.assess("Banyak anak kena diare di Kauman minggu ini, mohon diperiksa").urgent
+
+
+def test_the_rules_file_is_checked(tmp_path):
+    broken = tmp_path / "urgency.yaml"
+    broken.write_text("hazards: [{reason: x, match: ['(unclosed'], anchors: x}]\n")
+    data = urgency.load_rules(broken)
+    with pytest.raises(urgency.RulesError, match=r"hazards\[0\] \(x\)"):
+        urgency._rules(data, "hazards", "(?:a)")
+    with pytest.raises(urgency.RulesError, match="needs reason, match and anchors"):
+        urgency._rules({"hazards": [{"reason": "x"}]}, "hazards", "(?:a)")
+    with pytest.raises(urgency.RulesError, match="person: a non-empty list"):
+        urgency._words({"person": []}, "person")
+    (tmp_path / "bad.yaml").write_text("hazards: [\n")
+    with pytest.raises(urgency.RulesError, match="not YAML"):
+        urgency.load_rules(tmp_path / "bad.yaml")
