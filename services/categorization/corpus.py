@@ -25,6 +25,8 @@ CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 HELDOUT_PERCENT = 20
 NEAR_DUPLICATE_COSINE = 0.9
 LANGS = ("id", "en", "jv", "mix")
+# a text's shape, labelled in the hard sets (corpus/hard/*.jsonl); corpus lines leave it out
+STYLES = ("sms", "whatsapp", "long", "indirect", "border", "plain")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Record:
     lang: str = "id"
     urgent: bool = False
     source: str = ""  # "file.jsonl:line"
+    style: str | None = None  # one of STYLES when labelled
 
     @property
     def example(self) -> tuple[str, str]:
@@ -63,12 +66,16 @@ def parse_line(line: str, source: str = "") -> Record:
         raise CorpusError(f"{source}: unknown category {category!r}")
     lang = data.get("lang", "id")
     urgent = data.get("urgent", False)
+    style = data.get("style")
+    if style is not None and style not in STYLES:
+        raise CorpusError(f"{source}: unknown style {style!r} (one of {', '.join(STYLES)})")
     return Record(
         text=text,
         category=category,
         lang=lang if lang in LANGS else "id",
         urgent=urgent is True,
         source=source,
+        style=style,
     )
 
 

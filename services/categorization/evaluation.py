@@ -52,6 +52,16 @@ class UrgencyScores:
 
 
 @dataclass(frozen=True)
+class ReviewPoint:
+    """What a review threshold does: the share of feedback sent to staff, and how often the
+    rest (routed without review) lands in the right category."""
+
+    threshold: float
+    review_share: float
+    routed_accuracy: float
+
+
+@dataclass(frozen=True)
 class Report:
     model_version: str
     examples: int
@@ -66,6 +76,8 @@ class Report:
     slices: dict[str, dict[str, SliceScores]] | None = None
     # the urgent flag against the labels: all, then by language ({"all": ..., "id": ...})
     urgency: dict[str, UrgencyScores] | None = None
+    # the review threshold's trade-off at a few thresholds (from the same confidences)
+    review: list[ReviewPoint] | None = None
 
     @property
     def min_class(self) -> tuple[str, float]:
@@ -115,6 +127,26 @@ def calibration(confidences: list[float], correct: list[bool], bins: int = 10) -
             )
         )
     return Calibration(ece=round(ece, 4), bins=rows)
+
+
+REVIEW_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def review_points(
+    confidences: list[float], correct: list[bool], thresholds=REVIEW_THRESHOLDS
+) -> list[ReviewPoint]:
+    """For each threshold: the share below it (to review) and the accuracy above it."""
+    points = []
+    for threshold in thresholds:
+        routed = [ok for c, ok in zip(confidences, correct, strict=True) if c >= threshold]
+        points.append(
+            ReviewPoint(
+                threshold,
+                round(1 - len(routed) / len(confidences), 4) if confidences else 0.0,
+                round(sum(routed) / len(routed), 4) if routed else 1.0,
+            )
+        )
+    return points
 
 
 def _macro_f1(truth: list[str], predicted: list[str]) -> float:
@@ -173,10 +205,13 @@ def evaluate(
     examples: Iterable[tuple[str, str]],
     languages: list[str] | None = None,
     urgent: list[bool] | None = None,
+    styles: list[str | None] | None = None,
 ) -> Report:
     """Scores of ``model`` on ``examples``; ``languages``, one per example (the corpus's
     ``lang``), adds the per-language slices beside the per-style ones; ``urgent`` (the
-    labels) adds the precision and recall of the urgent flag triage raises."""
+    labels) adds the precision and recall of the urgent flag triage raises; ``styles``
+    (labelled styles, None where a line has none) replaces the style guessed from the length
+    (`text_style`)."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     pairs = list(examples)
@@ -186,6 +221,11 @@ def evaluate(
     truth = [category for _, category in pairs]
     predictions = model.predict(texts)
     predicted = [p.category for p in predictions]
+    confidences = [float(p.confidence) for p in predictions]
+    correct = [a == b for a, b in zip(predicted, truth, strict=True)]
+    style_keys = [
+        (styles[i] if styles and styles[i] else text_style(t)) for i, t in enumerate(texts)
+    ]
     labels = list(CATEGORY_IDS)
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
@@ -209,14 +249,12 @@ def evaluate(
         per_class=per_class,
         labels=labels,
         confusion=confusion_matrix(truth, predicted, labels=labels).tolist(),
-        calibration=calibration(
-            [float(p.confidence) for p in predictions],
-            [a == b for a, b in zip(predicted, truth, strict=True)],
-        ),
+        calibration=calibration(confidences, correct),
         slices={
             **({"language": slice_scores(truth, predicted, languages)} if languages else {}),
-            "style": slice_scores(truth, predicted, [text_style(t) for t in texts]),
+            "style": slice_scores(truth, predicted, style_keys),
         },
+        review=review_points(confidences, correct),
         urgency=(
             urgency_scores(urgent, _urgent_flags(model, texts), languages)
             if urgent is not None
@@ -233,6 +271,7 @@ def evaluate_records(model: Model, records) -> Report:
         [record.example for record in records],
         [record.lang for record in records],
         [record.urgent for record in records],
+        [record.style for record in records],
     )
 
 
@@ -258,7 +297,12 @@ def format_report(report: Report) -> str:
         "",
         "confusion matrix (rows: true, columns: predicted)",
     ]
-    tail = _calibration_lines(report) + _slice_lines(report) + _urgency_lines(report)
+    tail = (
+        _calibration_lines(report)
+        + _review_lines(report)
+        + _slice_lines(report)
+        + _urgency_lines(report)
+    )
     short = [SHORT_LABELS.get(label, label[:6]) for label in report.labels]
     cell = max(max(len(s) for s in short), 4)
     lines.append(" " * (cell + 1) + " ".join(f"{s:>{cell}}" for s in short))
@@ -280,6 +324,15 @@ def _calibration_lines(report: Report) -> list[str]:
         lines.append(
             f"{b.low:.1f}-{b.high:.1f}  {b.examples:6d}  {b.confidence:9.3f}  {b.accuracy:8.3f}"
         )
+    return lines
+
+
+def _review_lines(report: Report) -> list[str]:
+    if not report.review:
+        return []
+    lines = ["", "review threshold", "threshold  to review  routed accuracy"]
+    for p in report.review:
+        lines.append(f"{p.threshold:9.2f}  {p.review_share:9.3f}  {p.routed_accuracy:15.3f}")
     return lines
 
 

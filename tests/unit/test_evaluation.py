@@ -73,3 +73,30 @@ def test_the_hard_urgency_set_is_never_trained_on():
     assert problems == [] and len(hard) == 60 and sum(r.urgent for r in hard) == 30
     known = {corpus.dedupe_key(r.text) for r in corpus.train_records() + corpus.heldout_records()}
     assert not [r.text for r in hard if corpus.dedupe_key(r.text) in known]
+
+
+def test_review_points_trade_the_review_share_for_routed_accuracy():
+    from services.categorization.evaluation import review_points
+
+    confidences = [0.95, 0.9, 0.85, 0.65, 0.55, 0.45, 0.35, 0.3]
+    correct = [True, True, True, True, False, True, False, False]
+    points = {p.threshold: p for p in review_points(confidences, correct, (0.3, 0.5, 0.8))}
+    assert (points[0.3].review_share, points[0.3].routed_accuracy) == (0.0, 0.625)
+    assert (points[0.5].review_share, points[0.5].routed_accuracy) == (0.375, 0.8)
+    assert (points[0.8].review_share, points[0.8].routed_accuracy) == (0.625, 1.0)
+    assert review_points([], []) and review_points([], [])[0].routed_accuracy == 1.0
+
+
+def test_labelled_styles_replace_the_style_guessed_from_the_length():
+    line = '{"text": "jln rusak parah", "category": "roads", "style": "sms"}'
+    record = corpus.parse_line(line)
+    assert record.style == "sms" and corpus.parse_line(line.replace('"sms"', "null")).style is None
+    with pytest.raises(corpus.CorpusError, match="unknown style"):
+        corpus.parse_line(line.replace('"sms"', '"poem"'))
+    report = evaluate(
+        load_model(None),
+        [("jln rusak parah", "roads"), ("Lampu jalan mati di Jl. Merdeka", "streetlights")],
+        styles=["indirect", None],
+    )
+    assert set(report.slices["style"]) == {"indirect", "short"}
+    assert "review threshold" in format_report(report)
