@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.intake import lifecycle, privacy, sla
+from services.intake import duplicates, lifecycle, privacy, sla
 from shared import outbox_entries
 from shared.taxonomy import Department, department_id
 
@@ -154,8 +154,9 @@ def receipt(record: dict, citizen_token: str) -> dict:
     }
 
 
-def public_view(record: dict) -> dict:
-    """What anyone holding the tracking id may see: never the contact."""
+def public_view(record: dict, primary: dict | None = None) -> dict:
+    """What anyone holding the tracking id may see: never the contact. ``primary``: the case
+    this one repeats (``similar_to``, read by the caller), when it is linked to one."""
     return {
         "id": record["_id"],
         "status": record["status"],
@@ -171,17 +172,61 @@ def public_view(record: dict) -> dict:
         "resolved_at": _iso_or_none(record.get("resolved_at")),
         "rating": {"score": record["rating"]["score"]} if record.get("rating") else None,
         "history": history_view(record),
+        "me_too_count": record.get("me_too_count") or 0,
+        "already_reported": already_reported(record, primary),
     }
 
 
-def staff_view(record: dict) -> dict:
-    """What a department or an admin sees: the internal notes too, the photos, and when the
-    citizen's personal data was erased (still never the contact)."""
+def staff_view(record: dict, primary: dict | None = None) -> dict:
+    """What a department or an admin sees: the internal notes too, the photos, when the
+    citizen's personal data was erased (still never the contact), and the "me too" links: the
+    ids that repeat this case, and the case this one repeats with the link's state."""
     return {
-        **public_view(record),
+        **public_view(record, primary),
         "history": history_view(record, internal=True),
         "photos": [f"/media/{m}" for m in record.get("media") or []],
         "erased_at": _iso_or_none(record.get("erased_at")),
+        "me_too": list(record.get("me_too") or []),
+        "similar_to": record.get("similar_to"),
+        "cluster_id": record.get("cluster_id"),
+        "duplicate_link": link_view(record),
+    }
+
+
+def already_reported(record: dict, primary: dict | None) -> dict | None:
+    """What the citizen of a linked me-too case is told: the problem is reported already as
+    ``id``, followed by its department, and its current public state; None when the case is
+    not (or no longer) linked."""
+    if not duplicates.is_linked(record) or primary is None:
+        return None
+    return {
+        "id": primary["_id"],
+        "status": primary["status"],
+        "department": primary.get("department"),
+        "department_id": primary.get("department_id"),
+        "link": duplicates.state_of(record),
+        "links": {
+            "self": f"/api/v1/feedback/{primary['_id']}",
+            "track": f"/track/{primary['_id']}",
+        },
+    }
+
+
+def link_view(record: dict) -> dict | None:
+    """The "me too" link of a case, as staff see it (who reviewed it is a staff member's
+    key name, never a citizen)."""
+    link = duplicates.link_of(record)
+    if link is None:
+        return None
+    return {
+        "state": link["state"],
+        "similar_to": record.get("similar_to"),
+        "similarity": link.get("similarity"),
+        "distance_m": link.get("distance_m"),
+        "suspected_at": link.get("suspected_at"),
+        "linked_at": _iso_or_none(link.get("linked_at")),
+        "reviewed_by": link.get("reviewed_by"),
+        "reviewed_at": _iso_or_none(link.get("reviewed_at")),
     }
 
 
@@ -243,6 +288,8 @@ def categorization_update(
         "status": lifecycle.after_categorization(record["status"], bool(data.get("needs_review"))),
         "updated_at": now or datetime.now(UTC),
     }
+    if data.get("cluster_id") and not record.get("cluster_id"):
+        fields["cluster_id"] = data["cluster_id"]  # the "me too" cluster (issue 15)
     if not record.get("department_pinned"):
         fields["department"] = data["department"]
         # events of before department ids: the id of the department of that name
@@ -283,6 +330,8 @@ def _move(record: dict, move: lifecycle.Move, by: str, actor: str, now: datetime
             "sequence": seq,
             "changed_at": _iso(now),
             "actor": actor,
+            # the "me too" cases whose citizens hear this case's updates (issue 15)
+            "followers": duplicates.followers(record),
         },
     )
     step = {"status": move.status, "from": record["status"], "at": now, "by": by}
@@ -499,6 +548,71 @@ def erasure_receipt(record: dict) -> dict:
     return {"id": record["_id"], "erased_at": _iso(record["erased_at"])}
 
 
+# ---------------------------------------------------------------- "me too" (issue 15)
+# services/intake/duplicates.py holds the rules; here, the changes they make to a case.
+
+
+def duplicate_suspicion(
+    record: dict, data: dict, state: str, now: datetime | None = None
+) -> tuple[dict, dict, list[dict]] | None:
+    """(filter, update, staged events) recording categorization's ``feedback.duplicate_suspected``
+    on the new case, with the link's ``state`` (``suspected``: it joined the primary's set;
+    ``lapsed``: it could not); None when a link is recorded already (a redelivery, or a later
+    suggestion: the first one stands). Nothing is announced."""
+    if duplicates.link_of(record) is not None:
+        return None
+    now = now or datetime.now(UTC)
+    link = {
+        "state": state,
+        "similarity": data["similarity"],
+        "distance_m": data.get("distance_m"),
+        "suspected_at": data["suspected_at"],
+        "linked_at": now,
+    }
+    changes = {
+        "similar_to": data["similar_to"],
+        "cluster_id": data["cluster_id"],
+        "duplicate_link": link,
+    }
+    return (*guarded(record, {"$set": changes}), [])
+
+
+def duplicate_review(
+    record: dict, decision: str, by: str, actor: str, now: datetime | None = None
+) -> tuple[dict, dict, list[dict]]:
+    """(filter, update, staged events) of a department's review of a suspected link, with
+    ``feedback.duplicate_reviewed`` staged. ``confirmed``: the case also moves to ``duplicate``
+    of its primary (``feedback.status_changed``), when its state allows that move (a resolved
+    case keeps its state); ``undone``: it stands as a case of its own (the handler takes it out
+    of the primary's set)."""
+    now = now or datetime.now(UTC)
+    primary_id = record["similar_to"]
+    link = {**record["duplicate_link"], "state": decision, "reviewed_by": by, "reviewed_at": now}
+    changes: dict = {"duplicate_link": link}
+    update: dict = {"$set": changes}
+    events = []
+    if decision == "confirmed" and "duplicate" in lifecycle.allowed(record["status"], "staff"):
+        move = lifecycle.Move("duplicate", duplicate_of=primary_id)
+        moved, step, event = _move(record, move, by, actor, now)
+        changes.update(moved)
+        update["$push"] = {"history": step}
+        events.append(event)
+    events.append(
+        _event(
+            record,
+            "feedback.duplicate_reviewed",
+            {
+                "similar_to": primary_id,
+                "cluster_id": record.get("cluster_id") or primary_id,
+                "decision": decision,
+                "department_id": record.get("department_id"),
+                "reviewed_at": _iso(now),
+            },
+        )
+    )
+    return (*guarded(record, _staging(update, events, now)), events)
+
+
 # ---------------------------------------------------------------- the work list
 # Each case still being worked has an entry in the small collection ``worklist`` (services/
 # intake/store.py): what GET /api/v1/cases lists and the deadline sweep reads, so neither ever
@@ -513,8 +627,12 @@ def worklist_entry(record: dict, policy: sla.Policy) -> dict:
     status = record["status"]
     due = _aware_or_none(record.get("due_at"))
     is_open = status not in lifecycle.FINAL and not record.get("imported")
+    hidden = duplicates.hidden_in_lists(record)
     wake = None
-    if is_open and status in sla.RUNNING and due is not None and not record.get("overdue_at"):
+    # a linked me-too case has no deadline of its own: its primary is the one being worked
+    # (undone, it gets its own back, and the sweep looks at it at once if it is due)
+    running = status in sla.RUNNING and not hidden
+    if is_open and running and due is not None and not record.get("overdue_at"):
         warn = sla.warning_time(_aware(record["created_at"]), due, policy.warning_at)
         wake = warn if warn is not None and record.get("due_soon_at") is None else due
     elif is_open and status == "resolved" and record.get("resolved_at") is not None:
@@ -530,6 +648,14 @@ def worklist_entry(record: dict, policy: sla.Policy) -> dict:
         "due_at": due,
         "overdue": record.get("overdue_at") is not None,
         "wake_at": wake,
+        # "me too" (issue 15): the primary's set, and a me-too case's link (hidden: left out
+        # of the lists unless asked for)
+        "me_too": list(record.get("me_too") or []),
+        "me_too_count": record.get("me_too_count") or 0,
+        "similar_to": record.get("similar_to"),
+        "cluster_id": record.get("cluster_id"),
+        "link_state": duplicates.state_of(record),
+        "hidden": hidden,
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
         # the list's order, oldest due first (no due time: last), and its cursor
@@ -548,6 +674,11 @@ def case_item(entry: dict) -> dict:
         "priority": entry.get("priority"),
         "due_at": _iso_or_none(entry.get("due_at")),
         "overdue": bool(entry.get("overdue")),
+        "me_too_count": entry.get("me_too_count") or 0,
+        "me_too": list(entry.get("me_too") or []),
+        "similar_to": entry.get("similar_to"),
+        "cluster_id": entry.get("cluster_id"),
+        "duplicate_link": entry.get("link_state"),
         "submitted_at": _iso(entry["created_at"]),
         "updated_at": _iso(entry["updated_at"]),
         "links": {"self": f"/api/v1/feedback/{entry['_id']}"},

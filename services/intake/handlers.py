@@ -11,8 +11,18 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
 
-from services.intake import channels, feedback, lifecycle, open311, sla, store, tokens
+from services.intake import (
+    channels,
+    duplicates,
+    feedback,
+    lifecycle,
+    open311,
+    sla,
+    store,
+    tokens,
+)
 from shared import observability, outbox
+from shared.events import InvalidMessage
 from shared.http import Caller
 from shared.taxonomy import TAXONOMY
 
@@ -432,6 +442,7 @@ def list_cases(db: Database, caller: Caller, query: dict) -> dict:
         overdue=query.get("overdue"),
         after=query.get("cursor"),
         limit=limit + 1,
+        include_me_too=bool(query.get("include_me_too")),
     )
     page = entries[:limit]
     more = len(entries) > limit
@@ -439,6 +450,111 @@ def list_cases(db: Database, caller: Caller, query: dict) -> dict:
         "cases": [feedback.case_item(e) for e in page],
         "next_cursor": page[-1]["order"] if more else None,
     }
+
+
+# ---------------------------------------------------------------- "me too" (issue 15)
+
+
+def _primary_of(db: Database, record: dict) -> dict | None:
+    """The case a linked me-too case repeats (one read by ``_id``), else None."""
+    if not duplicates.is_linked(record) or not record.get("similar_to"):
+        return None
+    return store.get(db, record["similar_to"])
+
+
+def public_view(db: Database, record: dict) -> dict:
+    """``feedback.public_view``, with the primary's current state for a linked me-too case."""
+    return feedback.public_view(record, _primary_of(db, record))
+
+
+def staff_view(db: Database, record: dict) -> dict:
+    return feedback.staff_view(record, _primary_of(db, record))
+
+
+def apply_duplicate_suspected(
+    db: Database, policy: sla.Policy, data: dict, now: datetime | None = None
+) -> dict:
+    """Apply ``feedback.duplicate_suspected`` (categorization): the new case joins the
+    primary's set (``store.join_primary``: idempotent), then records its link, ``suspected``;
+    when the primary is unknown or final (or the new case final), the link is recorded on the
+    new case only, ``lapsed``. The primary is written first, so a crash between the two writes
+    is finished by the redelivery (which finds no link on the new case yet, and the set
+    unchanged by a second join); a link recorded already decides (a redelivery after an undo
+    does not join again). Returns the new case. Raises InvalidMessage for a case that repeats
+    itself or that intake does not know (categorization only knows the cases intake stored:
+    the message is dead-lettered with the reason)."""
+    feedback_id, primary_id = data["feedback_id"], data["similar_to"]
+    if feedback_id == primary_id:
+        raise InvalidMessage(f"feedback.duplicate_suspected: {feedback_id} cannot repeat itself")
+    record = store.get(db, feedback_id)
+    if record is None:
+        raise InvalidMessage(f"feedback.duplicate_suspected: no case {feedback_id} in intake")
+    if duplicates.link_of(record) is None:
+        primary = store.get(db, primary_id)
+        joined = duplicates.may_join(primary, record) and store.join_primary(
+            db, primary_id, feedback_id
+        )
+        if primary is None:
+            log.warning("%s repeats %s, unknown to intake: lapsed", feedback_id, primary_id)
+        state = "suspected" if joined else "lapsed"
+
+        def build(current: dict) -> Change | None:
+            return feedback.duplicate_suspicion(current, data, state, now)
+
+        record = _change(db, lambda event: None, policy, feedback_id, build)[0]
+    _reconcile_primary(db, policy, record)
+    return record
+
+
+def _reconcile_primary(db: Database, policy: sla.Policy, record: dict) -> None:
+    """Bring the primary's set in line with the me-too case's link (idempotent writes by
+    ``_id``): in it while linked, out of it otherwise. Repairs a crash between the two writes
+    of a suggestion or a review, whoever comes next (a redelivery, the department's retry)."""
+    primary_id = record.get("similar_to")
+    if not primary_id or duplicates.link_of(record) is None:
+        return
+    if duplicates.is_linked(record):
+        store.join_primary(db, primary_id, record["_id"])
+    else:
+        store.leave_primary(db, primary_id, record["_id"])
+    sync_worklist(db, policy, primary_id)
+
+
+def review_duplicate(
+    db: Database,
+    publish: Callable[[dict], None],
+    policy: sla.Policy,
+    feedback_id: str,
+    decision: str,
+    caller: Caller,
+    now: datetime | None = None,
+) -> dict:
+    """A department confirms or undoes a me-too case's link (``feedback.duplicate_reviewed``,
+    recorded with who and when; it trains nothing). The department of the me-too case or of its
+    primary may (an admin too). ``confirmed``: the case moves to ``duplicate`` of the primary
+    when its state allows it, and its citizen keeps following the primary; ``undone``: the case
+    is written first (a case of its own again, back in the lists), then it leaves the primary's
+    set, so a crash between the two leaves it following a case it does not repeat until the
+    retry (a repeat of the same decision answers as before and finishes the primary's write),
+    never hidden behind one. Raises NotFound, NotYours, duplicates.LinkRefused or
+    ChangedMeanwhile."""
+    record = store.get(db, feedback_id)
+    if record is None:
+        raise NotFound(feedback_id)
+    primary = store.get(db, record["similar_to"]) if record.get("similar_to") else None
+    owners = {record.get("department_id"), (primary or {}).get("department_id")} - {None}
+    if not caller.admin and caller.department_id not in owners:
+        raise NotYours(feedback_id)
+    actor = "admin" if caller.admin else "department"
+
+    def build(current: dict) -> Change | None:
+        if not duplicates.check_review(current, decision):
+            return None  # the same decision again: answered as before
+        return feedback.duplicate_review(current, decision, caller.name, actor, now)
+
+    record = _change(db, publish, policy, feedback_id, build)[0]
+    _reconcile_primary(db, policy, record)
+    return record
 
 
 # ---------------------------------------------------------------- Open311 GeoReport v2

@@ -199,8 +199,12 @@ def track_context(view: dict, lang: str, *, token_ok: bool, may_reopen: bool) ->
             label = t("transferred", department=_department_name(step["department_id"]))
         steps.append({"at": city_time(step["at"], lang), "label": label, "note": step.get("note")})
     rating = view.get("rating")
+    already = view.get("already_reported")
     return {
         "case": view,
+        # "me too" (issue 15): reported already as another case, which this citizen follows
+        "already": already,
+        "already_department": (already or {}).get("department") or t("department_in_charge"),
         "steps": steps,
         "submitted": city_time(view["submitted_at"], lang),
         "due": city_time(view.get("due_at"), lang) if view["status"] in sla.RUNNING else None,

@@ -143,6 +143,16 @@ class Reopen(_Citizen):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 
 
+class DuplicateReview(Schema):
+    """``POST /api/v1/feedback/{id}/duplicate``: a department confirms or undoes the "me too"
+    link of a case to the case it repeats (issue 15)."""
+
+    class Meta:
+        unknown = RAISE
+
+    decision = fields.String(required=True, validate=validate.OneOf(("confirmed", "undone")))
+
+
 _CURSOR = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z|~)\|SU-[0-9A-Z]{10}$")
 
 
@@ -155,6 +165,8 @@ class CasesQuery(Schema):
     department_id = fields.String(validate=validate.Length(min=1, max=64))
     status = fields.String(validate=validate.OneOf(events.STATUSES))
     overdue = fields.Boolean()
+    # linked "me too" cases are left out (their primary stands for them) unless asked for
+    include_me_too = fields.Boolean(load_default=False)
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from services.intake import (
     channels,
+    duplicates,
     feedback,
     handlers,
     lifecycle,
@@ -106,6 +107,8 @@ def _refusals(fn):
             raise HttpError(
                 409, "conflict", "the case changed meanwhile; read it and retry"
             ) from None
+        except duplicates.LinkRefused as exc:
+            raise HttpError(409, "conflict", str(exc), extra={"link": exc.state}) from None
 
     return wrapper
 
@@ -193,8 +196,8 @@ class IntakeService(Probes):
         if request.headers.get("X-API-Key") or request.headers.get("Authorization"):
             who = self._staff(request)  # a wrong key is 401, not the public view
             if who.admin or record.get("department_id") == who.department_id:
-                return json_response(200, feedback.staff_view(record))
-        return json_response(200, feedback.public_view(record))
+                return json_response(200, handlers.staff_view(self.db, record))
+        return json_response(200, handlers.public_view(self.db, record))
 
     @http(
         "POST", "/api/v1/feedback/<string:feedback_id>/status", body=schemas.StatusChange, auth=True
@@ -210,7 +213,7 @@ class IntakeService(Probes):
         record = handlers.change_status(
             self.db, self.publish, self.policy, _case_id(feedback_id), move, who
         )
-        return json_response(200, feedback.staff_view(record))
+        return json_response(200, handlers.staff_view(self.db, record))
 
     @http(
         "POST", "/api/v1/feedback/<string:feedback_id>/transfer", body=schemas.Transfer, auth=True
@@ -229,7 +232,26 @@ class IntakeService(Probes):
             body["reason"],
             who,
         )
-        return json_response(200, feedback.staff_view(record))
+        return json_response(200, handlers.staff_view(self.db, record))
+
+    @http(
+        "POST",
+        "/api/v1/feedback/<string:feedback_id>/duplicate",
+        body=schemas.DuplicateReview,
+        auth=True,
+    )
+    @api
+    @_refusals
+    def review_duplicate(self, request, feedback_id):
+        """A department confirms or undoes a "me too" link (services/intake/duplicates.py)."""
+        who = self._staff(request)
+        body = schemas.DuplicateReview().load(read_json(request))
+        record = handlers.review_duplicate(
+            self.db, self.publish, self.policy, _case_id(feedback_id), body["decision"], who
+        )
+        if who.admin or record.get("department_id") == who.department_id:
+            return json_response(200, handlers.staff_view(self.db, record))
+        return json_response(200, handlers.public_view(self.db, record))  # the primary's dept.
 
     @http("POST", "/api/v1/feedback/<string:feedback_id>/rating", body=schemas.Rating)
     @api
@@ -246,7 +268,7 @@ class IntakeService(Probes):
             body["score"],
             body.get("comment"),
         )
-        return json_response(200, feedback.public_view(record))
+        return json_response(200, handlers.public_view(self.db, record))
 
     @http("POST", "/api/v1/feedback/<string:feedback_id>/reopen", body=schemas.Reopen)
     @api
@@ -262,7 +284,7 @@ class IntakeService(Probes):
             body["citizen_token"],
             body["reason"],
         )
-        return json_response(200, feedback.public_view(record))
+        return json_response(200, handlers.public_view(self.db, record))
 
     @http("POST", "/api/v1/feedback/<string:feedback_id>/erase", auth=True)
     @api
@@ -540,6 +562,10 @@ class IntakeService(Probes):
     @event_handler("categorization", "feedback.categorized")
     def on_feedback_categorized(self, event):
         handlers.apply_categorization(self.db, self.policy, event.data)
+
+    @event_handler("categorization", "feedback.duplicate_suspected")
+    def on_duplicate_suspected(self, event):
+        handlers.apply_duplicate_suspected(self.db, self.policy, event.data)
 
     # intake follows its own lifecycle events to keep the work list true after a crash
     # between a case's write and its entry's

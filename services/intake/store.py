@@ -13,7 +13,7 @@ from bson import Binary
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.intake import feedback, sla
+from services.intake import feedback, lifecycle, sla
 from shared import chunks, outbox
 
 PRIVATE_FIELDS = {"contact": 0, "reply_to": 0, "outbox": 0}
@@ -124,9 +124,14 @@ def list_cases(
     overdue: bool | None,
     after: str | None,
     limit: int,
+    include_me_too: bool = False,
 ) -> list[dict]:
-    """Open cases, oldest due first, after the cursor ``after`` (an entry's ``order``)."""
+    """Open cases, oldest due first, after the cursor ``after`` (an entry's ``order``); linked
+    "me too" cases (``hidden``) only when asked for. The same query as before on the same
+    (small) collection: ``hidden`` is one more condition on the entries it reads."""
     query: dict = {"open": True}
+    if not include_me_too:
+        query["hidden"] = {"$ne": True}  # entries written before issue 15 have no such field
     if department_id is not None:
         query["department_id"] = department_id
     if status is not None:
@@ -136,6 +141,39 @@ def list_cases(
     if after is not None:
         query["order"] = {"$gt": after}
     return list(db.worklist.find(query).sort("order", 1).limit(limit))
+
+
+# ---------------------------------------------------------------- "me too" (issue 15)
+# The primary's set of me-too ids, changed by single-document writes by ``_id`` that are
+# idempotent by their filter (a redelivery, or a second replica, matches nothing), and that
+# raise the case's ``version``, so that a lifecycle change read before them is decided again
+# (its ``feedback.status_changed`` then names every follower).
+
+
+def join_primary(db: Database, primary_id: str, me_too_id: str) -> bool:
+    """Add ``me_too_id`` to the primary's set (and count) unless it is there already or the
+    primary is final; True when it is in the set now."""
+    done = db.feedback.update_one(
+        {
+            "_id": primary_id,
+            "status": {"$nin": sorted(lifecycle.FINAL)},
+            "me_too": {"$ne": me_too_id},
+        },
+        {"$addToSet": {"me_too": me_too_id}, "$inc": {"me_too_count": 1, "version": 1}},
+    )
+    if done.modified_count == 1:
+        return True
+    found = db.feedback.find_one({"_id": primary_id}, {"me_too": 1})
+    return found is not None and me_too_id in (found.get("me_too") or [])
+
+
+def leave_primary(db: Database, primary_id: str, me_too_id: str) -> bool:
+    """Take ``me_too_id`` out of the primary's set (and count); False when it was not in it."""
+    done = db.feedback.update_one(
+        {"_id": primary_id, "me_too": me_too_id},
+        {"$pull": {"me_too": me_too_id}, "$inc": {"me_too_count": -1, "version": 1}},
+    )
+    return done.modified_count == 1
 
 
 def due(db: Database, now: datetime, limit: int = 200) -> list[str]:

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 
 from services.intake import (
     csrf,
-    feedback,
     handlers,
     lifecycle,
     open311,
@@ -188,7 +187,7 @@ class Site:
             self.policy.reopen_window,
         )
         context = pages.track_context(
-            feedback.public_view(record), lang, token_ok=token_ok, may_reopen=may_reopen
+            handlers.public_view(self.db, record), lang, token_ok=token_ok, may_reopen=may_reopen
         )
         shown = [f"/media/{m}?token={token}" for m in record.get("media") or []]
         return self._page(

@@ -92,8 +92,10 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
         extra = {"case_status": to, "note": data.get("note"), "sequence": seq}
         if data.get("actor") == "citizen":
             recipient = data.get("department_id") or "triage"
-            return [_delivery(fid, f"status.{seq}", "department", recipient, event, now, **extra)]
-        return [_delivery(fid, f"status.{seq}", "citizen", "citizen", event, now, **extra)]
+            own = _delivery(fid, f"status.{seq}", "department", recipient, event, now, **extra)
+        else:
+            own = _delivery(fid, f"status.{seq}", "citizen", "citizen", event, now, **extra)
+        return [own, *_followers(event, now, extra)]
     if event.type == "feedback.reassigned":
         seq = data["sequence"]
         return [
@@ -164,6 +166,29 @@ def plan(event: Event, now: datetime | None = None) -> list[dict]:
             ),
         ]
     return []
+
+
+def _followers(event: Event, now: datetime, extra: dict) -> list[dict]:
+    """The "me too" cases (issue 15): each follower's citizen (a case linked to this one, named
+    in the event's ``followers``) hears the move too: a delivery of the follower's own case (its
+    citizen's reply address, its log, its erasure), once per event and follower (the id names
+    the followed case and the move)."""
+    data = event.data
+    fid, seq = data["feedback_id"], data["sequence"]
+    return [
+        _delivery(
+            follower,
+            f"followed.{fid}.{seq}",
+            "citizen",
+            "citizen",
+            event,
+            now,
+            followed_id=fid,
+            **extra,
+        )
+        for follower in dict.fromkeys(data.get("followers") or ())
+        if follower != fid
+    ]
 
 
 # what a surge alert's deliveries carry for the department's message (messages.department_mail)

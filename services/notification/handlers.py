@@ -331,6 +331,7 @@ def _tell_citizen(db: Database, config: dict, ports: Ports, delivery: dict, now)
         "category": delivery.get("category"),
         "department": delivery.get("department"),
         "unsubscribe": reply.get("unsubscribe_url") or "",
+        "followed": delivery.get("followed_id"),  # "me too": the case this one repeats
     }
     language = reply.get("language")
     if route.channel == "email":

@@ -43,6 +43,7 @@ CITIZEN_KINDS = (
     "reopened",
     "transferred",
     "status_answer",
+    "followed",
 )
 DEPARTMENT_KINDS = (
     "assigned",
@@ -96,7 +97,8 @@ def department_kind(delivery_kind: str) -> str | None:
 def citizen_mail(kind: str, language: str | None, values: Mapping) -> Mail:
     """The e-mail for a citizen. ``values``: ``id`` (required); optional ``status`` (a state
     code), ``note``, ``track``, ``category`` (an id), ``department`` (an id or name),
-    ``unsubscribe`` (the footer shows only when it is given)."""
+    ``unsubscribe`` (the footer shows only when it is given), ``followed`` (``followed``: the
+    case the citizen's report repeats, whose move this is)."""
     doc, lang = _citizen_templates(), _language(language)
     template = _citizen_template(kind, values)
     words = _citizen_words(doc, lang, values)
@@ -152,6 +154,7 @@ def _citizen_words(doc: dict, lang: str, values: Mapping) -> dict:
         "unsubscribe": str(values.get("unsubscribe") or ""),
         "category": category_label(values.get("category"), lang),
         "department": department_name(values.get("department")),
+        "followed": str(values.get("followed") or ""),
     }
 
 

@@ -467,6 +467,8 @@ def test_public_view_shows_progress_but_no_personal_data():
         "resolved_at": None,
         "rating": None,
         "history": [],
+        "me_too_count": 0,
+        "already_reported": None,
     }
     assert_no_personal_data(view)
 
