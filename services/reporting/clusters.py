@@ -45,7 +45,9 @@ def checked(data: dict) -> dict:
     digits), else InvalidMessage: the message is dead-lettered with the reason."""
     for name in ("feedback_id", "cluster_id", "similar_to"):
         if not KEYABLE_ID.fullmatch(data.get(name) or ""):
-            raise InvalidMessage(f"{name} {data.get(name)!r} is not a feedback id ({KEYABLE_ID.pattern})")
+            raise InvalidMessage(
+                f"{name} {data.get(name)!r} is not a feedback id ({KEYABLE_ID.pattern})"
+            )
     return data
 
 
