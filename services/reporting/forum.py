@@ -187,10 +187,12 @@ def _shown(text: str) -> str:
 
 
 def _figures(cells: list[tuple[dict, dict]]) -> dict:
+    summary = reports.summary(cells)
     sla = reports.sla(cells)
     satisfaction = reports.satisfaction(cells)
     return {
-        "cases": reports.summary(cells)["total"],
+        "cases": summary["total"],
+        "me_too": summary["me_too"],  # of those, the "me too" of an open case
         "sla": {
             "resolved": sla["resolved"],
             "resolved_within_sla": sla["resolved_within_sla"],
@@ -266,6 +268,7 @@ def build(
     total = sum(m["n"] for _, m in now)
     return {
         "total": total,
+        "me_too": sum(m.get("me_too", 0) for _, m in now),  # "me too" of an open case
         "trend": trend(total, sum(m["n"] for _, m in before)),
         "themes": themes,
         "sample": {

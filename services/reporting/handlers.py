@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pymongo.database import Database
 
-from services.reporting import projections, reports, store
+from services.reporting import clusters, projections, reports, store
 from shared import metrics
 
 
@@ -100,3 +100,38 @@ def timeseries(db: Database, args: dict, now: date | None = None) -> dict:
 def read_metrics(db: Database) -> None:
     """Reporting's scrape-time metric: the cases overdue now (the all-time counters)."""
     metrics.OVERDUE.set(store.summary(db)["overdue"])
+
+
+# ---------------------------------------------------------------- "me too" clusters
+
+
+def on_duplicate_suspected(db: Database, event) -> None:
+    """``feedback.duplicate_suspected``: the cluster's place and times, then the link in the
+    me-too case's projection, whose reconcile counts it in the cluster (once)."""
+    change = clusters.on_duplicate_suspected(event)  # InvalidMessage for an unusable id
+    data = event.data
+    store.note_cluster(db, clusters.note(data, store.submitted_at(db, data["cluster_id"])))
+    store.apply(db, change)
+
+
+def on_duplicate_reviewed(db: Database, event) -> None:
+    """``feedback.duplicate_reviewed``: an undone link leaves its cluster (counted down once),
+    a confirmed one counts as confirmed; in any order with the link itself."""
+    store.apply(db, clusters.on_duplicate_reviewed(event))
+
+
+def clusters_report(db: Database, args: dict, now: date | None = None) -> dict:
+    """``GET /api/v1/reports/clusters``: the largest "me too" clusters seen in the period, from
+    the period's index documents and those clusters' own, by _id."""
+    query = clusters.ClusterQuery().load(args)
+    start, end = reports.period(query, now or today())
+    count, rows = clusters.top(
+        store.cluster_docs(db, clusters.index_ids(query, start, end)), query, start, end
+    )
+    return {
+        "period": reports.echo(query, start, end),
+        "min_size": query["min_size"],
+        "count": count,
+        "clusters": rows,
+        "generated_at": reports.stamp(),
+    }

@@ -169,6 +169,32 @@ def on_overdue(event: Event, now: datetime | None = None) -> tuple[dict, dict]:
     )
 
 
+def me_too_link(doc: dict) -> str | None:
+    """The cluster a "me too" case counts in: the one ``feedback.duplicate_suspected`` linked
+    it to, unless a department undid that link (services/reporting/clusters.py)."""
+    link = doc.get("me_too") or {}
+    cluster_id = link.get("cluster_id")
+    if not isinstance(cluster_id, str) or cluster_id in (doc.get("me_too_undone") or []):
+        return None
+    return cluster_id
+
+
+CLUSTER_BUCKET = "c:"  # a contribution's key into a cluster's document: ``c:<cluster>|members``
+
+
+def cluster_counts(doc: dict) -> dict[str, int]:
+    """What a "me too" case adds to its cluster's document: one member, and one confirmed
+    member once a department confirmed the link. An undone link adds nothing, so undoing it
+    takes the member away (once: the reconcile moves differences, ADR 0004)."""
+    cluster_id = me_too_link(doc)
+    if cluster_id is None:
+        return {}
+    counts = {f"{CLUSTER_BUCKET}{cluster_id}|members": 1}
+    if cluster_id in (doc.get("me_too_confirmed") or []):
+        counts[f"{CLUSTER_BUCKET}{cluster_id}|confirmed"] = 1
+    return counts
+
+
 def counted_status(doc: dict) -> str | None:
     """The state a feedback is counted in: its department's latest move, else the system's."""
     return doc.get("case_status") if doc.get("status_seq") else doc.get("status")
@@ -188,7 +214,8 @@ COUNTED_GROUPS = {
     "kelurahan": "by_kelurahan",
     "language": "by_language",
 }
-GROUPS = (*COUNTED_GROUPS.values(), "by_score", "sla")  # by_score: ratings; sla: overdue
+# by_score: ratings; sla: overdue; duplicates: the me-too cases (``duplicates.me_too``)
+GROUPS = (*COUNTED_GROUPS.values(), "by_score", "sla", "duplicates")
 
 
 def department_of(doc: dict) -> str | None:
@@ -220,10 +247,12 @@ def area_name(value: object, kind: str) -> str | None:
 def contribution(doc: dict) -> dict[str, int]:
     """What one projected feedback adds to the counters: nothing until it was received. The
     all-time summary's keys (``by_category.roads``), and the same feedback's cell of its day
-    (``d:2026-12-02|cells.<cell>.n``, see ``cell``)."""
+    (``d:2026-12-02|cells.<cell>.n``, see ``cell``); and, for a "me too" case, its place in
+    its cluster (``c:<cluster>|members``, see ``cluster_counts``), received yet or not."""
+    clustered = cluster_counts(doc)
     if not doc.get("received"):
-        return {}
-    counts = {"total": 1}
+        return clustered
+    counts = {"total": 1, **clustered}
     for field, group in COUNTED_GROUPS.items():
         value = _value(doc, field)
         if isinstance(value, str) and value and "." not in value and not value.startswith("$"):
@@ -232,6 +261,8 @@ def contribution(doc: dict) -> dict[str, int]:
         counts[f"by_score.{doc['score']}"] = 1
     if doc.get("overdue"):
         counts["sla.overdue"] = 1
+    if me_too_link(doc):
+        counts["duplicates.me_too"] = 1
     day = city_day(doc.get("submitted_at"))
     if day is not None:
         metrics = cell_metrics(doc)
@@ -318,6 +349,8 @@ def cell_metrics(doc: dict) -> dict[str, int]:
             metrics[f"{name}_{histogram_bucket((end - start).total_seconds())}"] = 1
     if doc.get("resolved_at") and counted_status(doc) in ("resolved", "closed"):
         metrics["sla_missed" if doc.get("overdue") else "sla_met"] = 1
+    if me_too_link(doc):
+        metrics["me_too"] = 1
     return metrics
 
 
@@ -379,6 +412,7 @@ def summary_from_counters(shards: list[dict]) -> dict:
             for group in COUNTED_GROUPS.values()
         },
         "overdue": groups["sla"].get("overdue", 0),
+        "me_too": groups["duplicates"].get("me_too", 0),
         "satisfaction": {
             "ratings": ratings,
             "mean_score": None if mean is None else round(mean, 2),

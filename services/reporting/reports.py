@@ -43,11 +43,16 @@ class ReportQuery(Schema):
 
     @validates_schema
     def _a_period(self, data, **kwargs):
-        start, end = data.get("from_"), data.get("to")
-        if start and end and start > end:
-            raise ValidationError("from is after to", "from")
-        if start and end and (end - start).days > MAX_DAYS:
-            raise ValidationError(f"a period of at most {MAX_DAYS} days", "from")
+        check_period(data)
+
+
+def check_period(data: dict) -> None:
+    """A query's ``from`` not after its ``to``, at most ``MAX_DAYS`` apart (ValidationError)."""
+    start, end = data.get("from_"), data.get("to")
+    if start and end and start > end:
+        raise ValidationError("from is after to", "from")
+    if start and end and (end - start).days > MAX_DAYS:
+        raise ValidationError(f"a period of at most {MAX_DAYS} days", "from")
 
 
 def period(query: dict, today: date, default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
@@ -144,6 +149,8 @@ def summary(cells: list[tuple[dict, dict]]) -> dict:
         "total": total,
         **{group: dict(sorted(counts.items())) for group, counts in groups.items()},
         "overdue": overdue,
+        # the cases that were "me too" of an open case (their link not undone)
+        "me_too": sum(metrics.get("me_too", 0) for _, metrics in cells),
         "satisfaction": _satisfaction(cells),
     }
 

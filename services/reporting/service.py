@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from services.reporting import (
     alerting,
+    clusters,
     dashboard_handlers,
     dashboard_web,
     exports,
@@ -76,6 +77,14 @@ class ReportingService(Probes):
         store.apply(self.db, projections.on_overdue(event))
         dashboard_handlers.on_overdue(self.db, event.data)  # after the projection: it reads it
 
+    @event_handler("categorization", "feedback.duplicate_suspected")
+    def on_feedback_duplicate_suspected(self, event):
+        handlers.on_duplicate_suspected(self.db, event)  # a "me too" cluster grows
+
+    @event_handler("intake", "feedback.duplicate_reviewed")
+    def on_feedback_duplicate_reviewed(self, event):
+        handlers.on_duplicate_reviewed(self.db, event)  # undone: it leaves its cluster
+
     @event_handler("notification", "notification.sent")
     def on_notification_sent(self, event):
         store.count_notification(self.db, event.id, "sent", event.data["channel"])
@@ -113,6 +122,11 @@ class ReportingService(Probes):
     @api
     def trending(self, request):
         return json_response(200, handlers.trending(self.db, request.args.to_dict()))
+
+    @http("GET", "/api/v1/reports/clusters", query=clusters.ClusterQuery)
+    @api
+    def clusters_report(self, request):
+        return json_response(200, handlers.clusters_report(self.db, request.args.to_dict()))
 
     # --- the forum report (services/reporting/forum_web.py; the pure part in forum.py)
     @http("GET", "/api/v1/reports/forum")

@@ -177,7 +177,9 @@ def _targets(shard: str, change: dict) -> list[tuple[str, str, dict[str, int]]]:
     for item in change["inc"]:
         key, _, n = item.rpartition(":")
         bucket, sep, path = key.partition("|")
-        if sep:  # d:2026-12-02|cells.<cell>.<metric>
+        if sep and bucket.startswith(projections.CLUSTER_BUCKET):  # c:<cluster>|members
+            target, field = ("clusters", bucket[len(projections.CLUSTER_BUCKET) :]), path
+        elif sep:  # d:2026-12-02|cells.<cell>.<metric>
             _, cell, metric = path.split(".")
             target, field = ("cells", cell_id(bucket[2:], cell)), metric
         else:
@@ -194,6 +196,8 @@ def _apply_change(db: Database, shard: str, change: dict) -> None:
     for collection, doc_id, inc in _targets(shard, change):
         if collection == "counters":
             _add_to_counters(db, shard, change["id"], inc)
+        elif collection == "clusters":
+            _add_to_cluster(db, doc_id, change["id"], inc)
         else:
             _add_to_cell(db, doc_id, change["id"], inc)
 
@@ -228,6 +232,22 @@ def _add_to_cell(db: Database, doc_id: str, change_id: str, inc: dict[str, int])
     # it exists: not matched means added already, unless another feedback's first change
     # created it since the first try (the race that lost a case after a rebuild)
     db.cells.update_one(guard, update)
+
+
+def _add_to_cluster(db: Database, cluster_id: str, change_id: str, inc: dict[str, int]) -> None:
+    """Add a change to a cluster's document (``note_cluster`` wrote and listed it before the
+    link was projected, so it is there; if not, as after a dropped collection, it is made)."""
+    guard = {"_id": cluster_id, f"applied.{change_id}": {"$exists": False}}
+    update = {"$inc": inc, "$set": {f"applied.{change_id}": datetime.now(UTC)}}
+    if db.clusters.update_one(guard, update).matched_count:
+        return
+    if db.clusters.find_one({"_id": cluster_id}, {"_id": 1}) is None:
+        try:
+            db.clusters.update_one(guard, update, upsert=True)
+            return
+        except DuplicateKeyError:  # created meanwhile by another link's note
+            pass
+    db.clusters.update_one(guard, update)  # not matched means added already (see _add_to_cell)
 
 
 def _list_cell(db: Database, doc_id: str) -> None:
@@ -510,3 +530,59 @@ def sampled_ids(db: Database, keys: list[str]) -> dict[str, list[str]]:
 def sampled_case(db: Database, feedback_id: str) -> dict | None:
     """A sampled case's projection: what its cell is made of, its text and submission."""
     return db.feedback.find_one({"_id": feedback_id}, _SAMPLED_FIELDS)
+
+
+# ---------------------------------------------------------------- "me too" clusters
+# ``clusters``: one document per cluster (its size counted by ``reconcile``, its place and
+# times by ``note_cluster``); ``cluster_index``: per month and category the clusters that got a
+# me-too report then (services/reporting/clusters.py)
+
+
+def submitted_at(db: Database, feedback_id: str) -> str | None:
+    """A case's submission time from its projection (by _id), None when not received yet."""
+    return (db.feedback.find_one({"_id": feedback_id}, {"submitted_at": 1}) or {}).get(
+        "submitted_at"
+    )
+
+
+def note_cluster(db: Database, note) -> None:
+    """Write what one me-too link (``clusters.Note``) adds to its cluster's document: listed in
+    its month's and category's index first (so every cluster with a document is listed), then
+    its times by ``$min``/``$max``, then its place and category if this link is the earliest
+    (a guard on ``origin``, so the earliest wins whatever the order). Each write is by _id and
+    commutes with the others: a repeat or a race changes nothing."""
+    found = db.clusters.find_one({"_id": note.cluster_id}, {"listed": 1, "origin": 1}) or {}
+    if note.listing not in (found.get("listed") or []):
+        _upsert(
+            db.cluster_index, {"_id": note.listing}, {"$addToSet": {"clusters": note.cluster_id}}
+        )
+    _upsert(
+        db.clusters,
+        {"_id": note.cluster_id},
+        {
+            "$min": {"first_seen": note.first_seen},
+            "$max": {"last_seen": note.seen},
+            "$addToSet": {"listed": note.listing},
+        },
+    )
+    if found.get("origin") is None or note.origin < found["origin"]:
+        db.clusters.update_one(
+            {"_id": note.cluster_id, "origin": {"$not": {"$lte": note.origin}}},
+            {"$set": {"origin": note.origin, **note.place}},
+        )
+
+
+def _upsert(collection, query: dict, update: dict) -> None:
+    try:
+        collection.update_one(query, update, upsert=True)
+    except DuplicateKeyError:  # two first writes racing: the loser's, again, as an update
+        collection.update_one(query, update)
+
+
+def cluster_docs(db: Database, index_ids: list[str]) -> list[dict]:
+    """The clusters the named index documents list, each read by _id (in lists of
+    ``ID_CHUNK``): what the period's months and categories hold, whatever else is stored."""
+    wanted = set()
+    for doc in _by_ids(db.cluster_index, index_ids):
+        wanted.update(doc.get("clusters") or [])
+    return list(_by_ids(db.clusters, sorted(wanted), {"applied": 0, "listed": 0}))

@@ -151,6 +151,7 @@ def test_summary_adds_up_the_shards_with_overdue_and_satisfaction_from_counts():
         "by_kelurahan": {},
         "by_language": {},
         "overdue": 2,
+        "me_too": 0,
         "satisfaction": {"ratings": 3, "mean_score": 3.33, "by_score": {"1": 1, "4": 1, "5": 1}},
     }
     assert generated_at.endswith("Z") and datetime.fromisoformat(generated_at).tzinfo

@@ -204,6 +204,14 @@
     }), 5);
   }
 
+  function meToo(found) {
+    fill("clusters-table", found.clusters.map(function (c) {
+      return [{ text: c.kelurahan || "–" }, { text: category(c.category || "-") },
+        { text: number(c.size), num: true, testid: "cluster-" + c.cluster_id, value: c.size },
+        { text: when(c.first_seen) }, { text: when(c.last_seen) }];
+    }), 5);
+  }
+
   function overdue(found) {
     var rows = found.overdue.map(function (r) {
       var cells = [{ text: r.id }, { text: r.department_id ? department(r.department_id) : "–" },
@@ -225,7 +233,7 @@
   function load() {
     var status = document.getElementById("status");
     var reads = [api("summary"), api("sla"), api("satisfaction"), api("timeseries", "interval=" + settings.interval),
-      api("hotspots"), api("trending")];
+      api("hotspots"), api("trending"), api("clusters", "limit=10")];
     if (settings.staff) { reads.push(getJSON("/dashboard/overdue.json")); }
     Promise.all(reads).then(function (found) {
       headline(found[0], found[1], found[2]);
@@ -235,7 +243,8 @@
       timeseries(found[3]);
       hotspots(found[4]);
       trending(found[5]);
-      if (settings.staff) { overdue(found[6]); }
+      meToo(found[6]);
+      if (settings.staff) { overdue(found[7]); }
       var now = new Date().toLocaleTimeString(locale, { timeZone: "Asia/Jakarta", hour: "2-digit", minute: "2-digit" });
       status.textContent = say("updated", { time: now });
       main.dataset.loaded = String(Date.now());
