@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from services.categorization.fast_features import FastFeatures
 
@@ -109,7 +110,7 @@ class Model:
     def has_urgency(self) -> bool:
         return self.urgency_head is not None
 
-    def features_of(self, normalized: Sequence[str]):
+    def features_of(self, normalized: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of normalised texts (the fast path unless `fast` is False)."""
         english = self.hyperparameters.english
         texts = [model_text(text, english) for text in normalized]

@@ -63,8 +63,10 @@ def digest(directory: Path | str | None = None) -> str:
     return hasher.hexdigest()
 
 
-def _rows(name: str, columns: int, directory: Path | str | None) -> list[tuple[int, list[str]]]:
-    """(line number, fields) of every data line of the file `name`."""
+def _rows(
+    name: str, columns: int, directory: Path | str | None
+) -> tuple[Path, list[tuple[int, list[str]]]]:
+    """The file's path, and (line number, fields) of every data line of the file `name`."""
     folder = _folder(directory)
     path = folder / name
     data = _snapshot(folder).get(name)
@@ -86,27 +88,26 @@ def _rows(name: str, columns: int, directory: Path | str | None) -> list[tuple[i
                 f"found {len(fields)}: {line!r}"
             )
         rows.append((number, fields))
-    return rows
+    return path, rows
 
 
-def _check(pattern: re.Pattern[str], value: str, what: str, where: str) -> str:
+def _check(pattern: re.Pattern[str], value: str, what: str, path: Path, number: int) -> None:
     if not pattern.fullmatch(value):
         shape = "word" if pattern is _WORD else "words"
         raise LexiconError(
-            f"{where}: {what} {value!r} is not lowercase ASCII {shape} (letters, digits"
+            f"{path}:{number}: {what} {value!r} is not lowercase ASCII {shape} (letters, digits"
             f"{', single spaces' if shape == 'words' else ''})"
         )
-    return value
 
 
 def words(name: str, *, directory: Path | str | None = None) -> tuple[str, ...]:
     """A one-column list of single words, in file order; each word once."""
     seen: dict[str, int] = {}
-    for number, (word,) in _rows(name, 1, directory):
-        where = f"{_folder(directory) / name}:{number}"
-        _check(_WORD, word, "entry", where)
+    path, rows = _rows(name, 1, directory)
+    for number, (word,) in rows:
+        _check(_WORD, word, "entry", path, number)
         if word in seen:
-            raise LexiconError(f"{where}: {word!r} is already on line {seen[word]}")
+            raise LexiconError(f"{path}:{number}: {word!r} is already on line {seen[word]}")
         seen[word] = number
     return tuple(seen)
 
@@ -116,12 +117,12 @@ def mapping(name: str, *, directory: Path | str | None = None) -> dict[str, str]
     each word once."""
     result: dict[str, str] = {}
     lines: dict[str, int] = {}
-    for number, (key, value) in _rows(name, 2, directory):
-        where = f"{_folder(directory) / name}:{number}"
-        _check(_WORD, key, "key", where)
-        _check(_PHRASE, value, "value", where)
+    path, rows = _rows(name, 2, directory)
+    for number, (key, value) in rows:
+        _check(_WORD, key, "key", path, number)
+        _check(_PHRASE, value, "value", path, number)
         if key in result:
-            raise LexiconError(f"{where}: {key!r} is already on line {lines[key]}")
+            raise LexiconError(f"{path}:{number}: {key!r} is already on line {lines[key]}")
         result[key], lines[key] = value, number
     return result
 
@@ -138,16 +139,16 @@ def groups(
     `phrases` one or more; it may be in several groups, but once in each."""
     result: dict[str, dict[str, int]] = {group: {} for group in allowed}
     pattern = _PHRASE if phrases else _WORD
-    for number, (group, entry) in _rows(name, 2, directory):
-        where = f"{_folder(directory) / name}:{number}"
+    path, rows = _rows(name, 2, directory)
+    for number, (group, entry) in rows:
         if group not in result:
             raise LexiconError(
-                f"{where}: unknown group {group!r} (expected one of: {', '.join(allowed)})"
+                f"{path}:{number}: unknown group {group!r} (expected one of: {', '.join(allowed)})"
             )
-        _check(pattern, entry, "entry", where)
+        _check(pattern, entry, "entry", path, number)
         if entry in result[group]:
             raise LexiconError(
-                f"{where}: {entry!r} is already in {group!r} on line {result[group][entry]}"
+                f"{path}:{number}: {entry!r} is already in {group!r} on line {result[group][entry]}"
             )
         result[group][entry] = number
     return {group: tuple(entries) for group, entries in result.items()}
