@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.categorization.classifier import DEFAULT_MODEL_PATH  # noqa: E402
+from services.categorization.serialisation import DEFAULT_MODEL_PATH  # noqa: E402
 from tests.support.load import generate  # noqa: E402
 
 

@@ -299,6 +299,11 @@ SETTINGS = (
     Setting(
         "SUARA_CORPUS_DIR", "services/categorization/corpus", "another corpus, for experiments"
     ),
+    Setting(
+        "SUARA_LEXICON_DIR",
+        "services/categorization/data",
+        "another folder of categorization's language data (dictionaries, markers, keywords)",
+    ),
 )
 
 

@@ -16,10 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from services.categorization import corpus, triage
-from services.categorization.classifier import DEFAULT_MODEL_PATH, Model, train
+from services.categorization import corpus, serialisation, triage
+from services.categorization.classifier import Model
 from services.categorization.evaluation import Report, evaluate_records, format_report
+from services.categorization.serialisation import DEFAULT_MODEL_PATH
 from services.categorization.taxonomy import is_category
+from services.categorization.training import train
 from shared import config
 
 BATCH_SIZE = 2000
@@ -70,7 +72,7 @@ def load_model(path: Path | str | None = None) -> Model:
     missing, a model trained in memory on the corpus train split."""
     path = Path(path or config.optional("SUARA_MODEL_PATH") or DEFAULT_MODEL_PATH)
     if path.exists():
-        return Model.load(path)
+        return serialisation.load(path)
     _log(f"suara: no model file at {path}; training one in memory (run `suara train` to keep it)")
     return _train(corpus.train_records())
 
@@ -204,7 +206,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     model, report = train_model(extra, seed=args.seed)
     print(format_report(report), flush=True)
-    path = model.save(args.output)
+    path = serialisation.save(model, args.output)
     size = path.stat().st_size
     print(
         f"\nmodel {model.version}: {model.training_size} training examples, "

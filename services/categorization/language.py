@@ -2,7 +2,8 @@
 
 py3langid, restricted to the three languages, does the bulk of the work; it was trained on
 little colloquial Javanese, so a small list of marker words typical of Pekalongan Javanese
-(and of Indonesian and English) adds evidence on top of its log-probabilities.
+(and of Indonesian and English; `data/language_markers.tsv`) adds evidence on top of its
+log-probabilities.
 Code-mixed texts get the language that dominates. Deterministic.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
+from services.categorization import lexicon
 from services.categorization.normalize import clean
 
 Language = Literal["id", "jv", "en"]
@@ -27,40 +29,10 @@ DEFAULT_LANGUAGE: Language = "id"  # the city's working language, for texts with
 MARKER_WEIGHT = 1.0
 _FLOOR = 1e-6
 
+# Words typical of each language (data/language_markers.tsv).
 MARKERS: dict[Language, frozenset[str]] = {
-    "jv": frozenset(
-        """
-        ora orak ra mboten boten wis wes uwis sampun durung dereng nang neng ning teng karo
-        kalih sing ingkang opo piye pripun ngopo kenopo ngapa endi ngendi saiki sakniki wingi
-        sesuk iso isa saged kudu tulung tulungi suwun nuwun matur kulo kula nggih injih
-        sampeyan njenengan panjenengan kowe koe awakdewe dewe dewek ae wae mawon tenan
-        akeh kathah sithik cilik gede dhuwur duwur jero banyu banyune omah omahe mlebu
-        uwuh uwuhe dalan dalane lampune kaline mambu ambune bolong growong tibo ceblok ilang
-        mudun munggah resik reged mampet wit wite uwit rubuh tugel pedhot pedot geni kobong
-        kobongan setrum kabele tiange dodolan bakul tuku larang rego regane duit duwit dhuwit
-        bocah bocahe simbah lara gering dino dina sasi wulan taun bengi wengi esuk mangan
-        ngombe adus dengkul sedengkul gawe kuwi kuwe iki kae ngene ngono koyo koyok lha
-        lho jal mbok yo ayo wong tiyang soale amarga nanging uga meneh maning isih esih taksih
-        nganti yen nek seko soko saking arep ajeng badhe kepiye piro pinten udan jawah
-        ngapunten sepurane monggo mangga sak rak pora durunge sakjane kabeh sedoyo
-        """.split()
-    ),
-    "id": frozenset(
-        """
-        tidak tak yang sudah belum dengan untuk karena dari kepada tolong mohon sangat sekali
-        banyak rumah masuk air jalan sampah ini itu ada kami kita segera bapak ibu terima kasih
-        bisa akan sejak hari sekarang lagi juga saja sampai harus dapat bagaimana kenapa
-        mengapa apakah kapan kemarin besok saya kalau tetapi tapi atau agar supaya mereka
-        warga telah masih hingga para pada oleh bahwa nya dan di ke
-        """.split()
-    ),
-    "en": frozenset(
-        """
-        the is are was were and of to in on at for with please not has have been there
-        this that it our my we they be can will would should since from by an a road roads
-        water street streets lights light garbage trash flood flooding school hospital
-        """.split()
-    ),
+    lang: frozenset(words)
+    for lang, words in lexicon.groups("language_markers.tsv", LANGUAGES).items()
 }
 
 

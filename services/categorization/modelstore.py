@@ -14,6 +14,7 @@ from bson.binary import Binary
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from services.categorization import serialisation
 from services.categorization.classifier import Model
 from shared import config
 
@@ -28,7 +29,7 @@ def save_model(db: Database, model: Model) -> None:
         {"_id": model.version},
         {
             "_id": model.version,
-            "blob": Binary(model.to_bytes()),
+            "blob": Binary(serialisation.to_bytes(model)),
             # as JSON text: FerretDB v1 stores no nested arrays (the confusion matrix)
             "metrics_json": json.dumps(model.metrics, default=str),
             "macro_f1": model.metrics.get("macro_f1"),
@@ -47,7 +48,7 @@ def active_version(db: Database) -> str | None:
 
 def load_version(db: Database, version: str) -> Model | None:
     doc = db.models.find_one({"_id": version})
-    return Model.from_bytes(bytes(doc["blob"])) if doc else None
+    return serialisation.from_bytes(bytes(doc["blob"])) if doc else None
 
 
 def corrections(db: Database) -> list[dict]:

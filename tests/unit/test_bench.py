@@ -29,7 +29,7 @@ def test_bench_reads_no_service_database(path):
     for forbidden in ("import pymongo", "from pymongo", "shared.mongo", "MongoClient", "_DB"):
         assert forbidden not in source, f"{path.name} uses {forbidden}"
     for module in re.findall(r"from (services\.[\w.]+) import", source):
-        assert module == "services.categorization.classifier", f"{path.name} uses {module}"
+        assert module == "services.categorization.serialisation", f"{path.name} uses {module}"
     for name in service_collections():
         # attribute access (not an API client's method call) or the name as a string
         pattern = rf"\.{name}\b(?!\()|[\"']{name}[\"']"

@@ -1,20 +1,20 @@
-"""The category model: held-out quality, determinism, serialisation, corrections."""
+"""The category model: held-out quality, determinism, serialisation, the speed path,
+corrections."""
+
+import copy
 
 import numpy as np
 import pytest
 
-from services.categorization import corpus
-from services.categorization.classifier import (
-    MAX_MODEL_BYTES,
-    Model,
-    Prediction,
-    TrainingError,
-    _model_text,
-    train,
-)
+from services.categorization import corpus, features, serialisation
+from services.categorization.classifier import KeywordCounts, Prediction
 from services.categorization.evaluation import evaluate, format_report
+from services.categorization.fast_features import FastFeatures
+from services.categorization.features import model_text
 from services.categorization.normalize import normalize
+from services.categorization.serialisation import MAX_MODEL_BYTES
 from services.categorization.taxonomy import CATEGORY_IDS
+from services.categorization.training import TrainingError, train
 
 SNAKES = [
     ("Ada ular kobra masuk ke dapur rumah warga, mohon dievakuasi", "public_order"),
@@ -78,23 +78,23 @@ def test_version_changes_with_the_training_data(model):
 
 def test_bytes_round_trip_fits_in_a_mongodb_document(model, tmp_path):
     model.metrics = {"macro_f1": 0.9}
-    data = model.to_bytes()
+    data = serialisation.to_bytes(model)
     assert len(data) < MAX_MODEL_BYTES
-    copy = Model.from_bytes(data)
-    assert (copy.version, copy.trained_at, copy.metrics) == (
+    again = serialisation.from_bytes(data)
+    assert (again.version, again.trained_at, again.metrics) == (
         model.version,
         model.trained_at,
         model.metrics,
     )
     texts = ["lampu jalan mati", "sampah numpuk", "ktp belum jadi"]
-    assert copy.predict(texts) == model.predict(texts)
-    path = model.save(tmp_path / "m" / "model.joblib")
-    assert Model.load(path).predict(texts) == model.predict(texts)
+    assert again.predict(texts) == model.predict(texts)
+    path = serialisation.save(model, tmp_path / "m" / "model.joblib")
+    assert serialisation.load(path).predict(texts) == model.predict(texts)
 
 
 def test_garbage_is_not_a_model():
     with pytest.raises(ValueError):
-        Model.from_bytes(b"not a model")
+        serialisation.from_bytes(b"not a model")
 
 
 def test_predictions_are_batched_calibrated_and_ranked(model):
@@ -111,13 +111,23 @@ def test_predictions_are_batched_calibrated_and_ranked(model):
     assert model.predict([]) == []
 
 
-def test_fast_features_equal_the_fitted_pipeline(model):
-    texts = [_model_text(normalize(t), "replace") for t, _ in corpus.heldout_examples()]
-    fast = model._features.transform(texts)
-    slow = model._pipeline.named_steps["features"].transform(texts)
-    assert model._features.enabled
+def test_the_speed_path_gives_sklearns_features_and_predictions(model):
+    normalized = [normalize(t) for t, _ in corpus.heldout_examples()]
+    union = model.pipeline.named_steps["features"]
+    assert FastFeatures(union).enabled and model.fast
+    fast = model.features_of(normalized)
+    slow = union.transform([model_text(t, "replace") for t in normalized])
     assert fast.shape == slow.shape
     assert np.abs((fast - slow).toarray()).max() < 1e-6
+    reference = copy.copy(model)
+    reference.fast = False  # scikit-learn's own transform
+    assert np.abs((reference.features_of(normalized) - slow).toarray()).max() == 0
+    assert reference.predict_normalized(normalized) == model.predict_normalized(normalized)
+
+
+def test_models_pickled_before_the_split_find_their_keyword_counts():
+    # their pickles name services.categorization.classifier.KeywordCounts
+    assert KeywordCounts is features.KeywordCounts
 
 
 def test_training_needs_known_categories_and_all_of_them():

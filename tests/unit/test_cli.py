@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import services.categorization
-from services.categorization import cli, corpus
-from services.categorization.classifier import Model, train
+from services.categorization import cli, corpus, serialisation
+from services.categorization.training import train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "model.joblib"
-    train(corpus.train_examples()).save(path)
+    serialisation.save(train(corpus.train_examples()), path)
     return path
 
 
@@ -38,7 +38,7 @@ def test_classify_answers_every_line_in_order(model_path, monkeypatch, capsys):
     answers = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert len(answers) == len(texts)
-    expected = Model.load(model_path).predict(texts)
+    expected = serialisation.load(model_path).predict(texts)
     assert [a["category"] for a in answers] == [p.category for p in expected]
     for answer in answers:
         assert set(answer) == {"category", "confidence", "priority", "language"}
@@ -118,7 +118,7 @@ def test_train_with_extra_examples_writes_a_model(tmp_path, capsys, monkeypatch)
     assert cli.main(["train", "--output", str(output), "--extra", str(extra)]) == 0
     out = capsys.readouterr().out
     assert "macro-F1" in out
-    saved = Model.load(output)
+    saved = serialisation.load(output)
     assert saved.metrics["extra_examples"] == 1
     assert saved.metrics["macro_f1"] >= 0.9
 

@@ -217,7 +217,7 @@ def test_optional_settings_are_none_when_unset_or_empty():
     assert config.optional("SUARA_MODEL_PATH", {"SUARA_MODEL_PATH": ""}) is None
     assert config.optional("SUARA_MODEL_PATH", {"SUARA_MODEL_PATH": "/m.joblib"}) == "/m.joblib"
     documented = {s.name for s in config.SETTINGS}
-    assert {"SUARA_MODEL_PATH", "SUARA_CORPUS_DIR"} <= documented
+    assert {"SUARA_MODEL_PATH", "SUARA_CORPUS_DIR", "SUARA_LEXICON_DIR"} <= documented
 
 
 def test_the_development_passwords_match_the_brokers_hashes():

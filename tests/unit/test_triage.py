@@ -5,8 +5,8 @@ import time
 import pytest
 
 from services.categorization import corpus, triage
-from services.categorization.classifier import train
 from services.categorization.taxonomy import departments
+from services.categorization.training import train
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ and the head is sure enough (``URGENCY_THRESHOLD``)."""
 
 import pytest
 
-from services.categorization import corpus, triage
-from services.categorization.classifier import Model, train
+from services.categorization import corpus, serialisation, triage
 from services.categorization.cli import load_model
+from services.categorization.training import train
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_too_few_urgent_texts_train_no_head(records):
 
 
 def test_the_head_survives_serialisation(with_head):
-    again = Model.from_bytes(with_head.to_bytes())
+    again = serialisation.from_bytes(serialisation.to_bytes(with_head))
     texts = ["Kabel PJU kelupas di trotoar, kena hujan keluar spark. Dangerous banget!"]
     assert again.has_urgency
     assert again.predict(texts)[0].urgency == with_head.predict(texts)[0].urgency
