@@ -152,3 +152,18 @@ def groups(
             )
         result[group][entry] = number
     return {group: tuple(entries) for group, entries in result.items()}
+
+
+def document(name: str, *, directory: Path | str | None = None) -> object:
+    """A YAML file of the folder (the urgency rules: structure a TSV cannot hold), parsed
+    from the same bytes `digest` covers; LexiconError when it is missing or not YAML."""
+    import yaml
+
+    folder = _folder(directory)
+    data = _snapshot(folder).get(name)
+    if data is None:
+        raise LexiconError(f"{folder / name}: no such lexicon file")
+    try:
+        return yaml.safe_load(data.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise LexiconError(f"{folder / name}: not YAML in UTF-8: {exc}") from None

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
+from services.categorization import lexicon
 from services.categorization.normalize import normalize
 
 Priority = Literal["urgent", "normal"]
 
 
-RULES_FILE = Path(__file__).resolve().parent / "data" / "urgency.yaml"
+RULES_FILE = "urgency.yaml"  # in the lexicon folder (lexicon.py: data/, or SUARA_LEXICON_DIR)
 _PLACEHOLDER = re.compile(r"\{(gap:\d+|person)\}")
 
 
@@ -49,7 +48,7 @@ class Rule:
         return self.group or self.reason
 
 
-class RulesError(ValueError):
+class RulesError(lexicon.LexiconError):
     """The rules file is malformed; the text names the rule and what is wrong."""
 
 
@@ -98,14 +97,11 @@ def _rules(data: dict, key: str, person: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def load_rules(path: Path = RULES_FILE) -> dict:
-    """The rules file, parsed and checked (RulesError naming what is wrong)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path.name}: not YAML: {exc}") from None
+def load_rules(directory: Path | str | None = None) -> dict:
+    """The rules file of the lexicon folder, parsed (a LexiconError naming what is wrong)."""
+    data = lexicon.document(RULES_FILE, directory=directory)
     if not isinstance(data, dict):
-        raise RulesError(f"{path.name}: a mapping at the top")
+        raise RulesError(f"{RULES_FILE}: a mapping at the top")
     return data
 
 
@@ -133,8 +129,10 @@ _MAX_FILLERS = 3
 # The past shortly before a hazard's match ("tahun lalu ada kebakaran"): not now.
 _PAST = re.compile(rf"\b{_alternatives(_words(_DATA, 'past'))}\b")
 _PAST_WORDS = 6
-# The danger is over or nobody is in it ("api sudah padam"), unless it goes on ("masih").
-_RESOLVED = re.compile(rf"\b{_alternatives(_words(_DATA, 'resolved'))}\b")
+_PAST_AFTER_WORDS = 5
+# The danger is over, nobody is in it or there is none ("api sudah padam"), unless it goes on
+# ("masih").
+_NO_DANGER = re.compile(rf"\b{_alternatives(_words(_DATA, 'no_danger'))}\b")
 _ONGOING = re.compile(rf"\b{_alternatives(_words(_DATA, 'ongoing'))}\b")
 
 
@@ -160,8 +158,11 @@ def _negated(text: str, match: re.Match[str], rule: Rule) -> bool:
 
 
 def _in_the_past(text: str, match: re.Match[str]) -> bool:
+    """The past within a few words of the match, before it or right after it ("rumah saya
+    terbakar tahun lalu")."""
     before = " ".join(text[: match.start()].split()[-_PAST_WORDS:])
-    return _PAST.search(before) is not None
+    after = " ".join(text[match.end() :].split()[:_PAST_AFTER_WORDS])
+    return _PAST.search(before) is not None or _PAST.search(after) is not None
 
 
 def _fires(rule: Rule, text: str, *, hazard: bool = False) -> bool:
@@ -173,7 +174,7 @@ def _fires(rule: Rule, text: str, *, hazard: bool = False) -> bool:
 
 def _settled(normalized: str) -> bool:
     """The text says the danger is over or hurt nobody, and nothing that it goes on."""
-    return _RESOLVED.search(normalized) is not None and _ONGOING.search(normalized) is None
+    return _NO_DANGER.search(normalized) is not None and _ONGOING.search(normalized) is None
 
 
 def _anchor_index(rules: tuple[Rule, ...]) -> dict[str, tuple[int, ...]]:
