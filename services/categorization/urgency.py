@@ -172,6 +172,14 @@ def _fires(rule: Rule, text: str, *, hazard: bool = False) -> bool:
     )
 
 
+def no_present_danger(normalized: str) -> bool:
+    """The text says the danger is none or over, or tells of the past, and nothing that it
+    goes on: triage's urgency model yields to it (the model weighs words, not tense)."""
+    if _ONGOING.search(normalized) is not None:
+        return False
+    return _NO_DANGER.search(normalized) is not None or _PAST.search(normalized) is not None
+
+
 def _settled(normalized: str) -> bool:
     """The text says the danger is over or hurt nobody, and nothing that it goes on."""
     return _NO_DANGER.search(normalized) is not None and _ONGOING.search(normalized) is None
