@@ -314,14 +314,14 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             "feedback.duplicate_suspected",
             FeedbackDuplicateSuspected,
             "a new feedback describes the same problem at the same place as an open case within "
-            "the window (\"me too\"): linked to the earliest one (similar_to) and its cluster",
+            'the window ("me too"): linked to the earliest one (similar_to) and its cluster',
             ("intake", "reporting"),
         ),
         EventSpec(
             "intake",
             "feedback.duplicate_reviewed",
             FeedbackDuplicateReviewed,
-            "a department confirmed or undid a \"me too\" link (recorded; trains nothing)",
+            'a department confirmed or undid a "me too" link (recorded; trains nothing)',
             ("categorization", "reporting"),
         ),
         EventSpec(
@@ -337,7 +337,7 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             FeedbackStatusChanged,
             "a case moved in its lifecycle (status, public note): a department, the citizen "
             "or the clock (closed after the reopen window)",
-            ("intake", "notification", "reporting"),
+            ("intake", "categorization", "notification", "reporting"),
         ),
         EventSpec(
             "intake",

@@ -1,4 +1,4 @@
-""""Me too": does a new feedback describe the same problem at the same place as an open case?
+""" "Me too": does a new feedback describe the same problem at the same place as an open case?
 (pure: text and places in, a decision out; ``store.py`` keeps the open cases by place).
 
 - A text's **signature** is small and robust across languages and spellings: the text goes
@@ -367,3 +367,135 @@ def find_link(
 def unique(cases: Iterable[OpenCase]) -> list[OpenCase]:
     """Cases read from several place documents, each once."""
     return list({case.id: case for case in cases}.values())
+
+
+# what the service stores (pure: documents in, documents out; store.py writes them)
+
+CAP_PER_PLACE = 200  # open cases a place document keeps (the oldest go first): <= ~150 KB
+CLOSED_STATUSES = frozenset(("resolved", "closed", "rejected", "duplicate"))
+REOPENED_STATUSES = frozenset(("reopened",))
+_SAFE_SLOT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def slot(feedback_id: str) -> str:
+    """A case's field name in a place document's ``cases``: its id, or a hash of an id that
+    holds characters a field name may not ("." and "$")."""
+    if _SAFE_SLOT.fullmatch(feedback_id):
+        return feedback_id
+    return "h" + hashlib.sha256(feedback_id.encode()).hexdigest()[:32]
+
+
+def submitted(raw: str | None, now: datetime) -> datetime:
+    """An event's ``submitted_at`` as a UTC time; ``now`` when it is no ISO 8601 time (the
+    check must not fail a categorization)."""
+    try:
+        moment = datetime.fromisoformat(raw) if raw else now
+    except ValueError:
+        return now
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+def skip_reason(data: dict, settings: Settings) -> str | None:
+    """Why no check runs for a ``feedback.received``, or None."""
+    if not settings.enabled:
+        return "disabled"
+    if data.get("imported"):
+        return "imported"  # history: its cases were handled elsewhere, long ago
+    if not place_of(data.get("location")).known:
+        return "no_location"  # "the same place" means nothing without one
+    return None
+
+
+def check(data: dict, settings: Settings, places: Iterable[dict], now: datetime) -> dict:
+    """The ``duplicates`` field of a decision: the link (or a cluster of its own) and what the
+    place documents need to hold the case. ``places``: the documents of ``nearby_keys``."""
+    feedback_id = data["feedback_id"]
+    place = place_of(data.get("location"))
+    sig = signature(data["text"])
+    at = submitted(data.get("submitted_at"), now)
+    link = find_link(feedback_id, at, sig, place, cases_in(places), settings)
+    return {
+        "checked": True,
+        "cluster_id": link.cluster_id if link else feedback_id,
+        "similar_to": link.similar_to if link else None,
+        "similarity": link.similarity if link else None,
+        "distance_m": link.distance_m if link else None,
+        "signature": list(sig),
+        "submitted_at": at,
+        "lat": place.lat,
+        "lon": place.lon,
+        "kelurahan": place.kelurahan,
+        "kelurahan_name": ((data.get("location") or {}).get("kelurahan") or None),
+        "home_keys": home_keys(place, settings),
+        "nearby_keys": nearby_keys(place, settings),
+        "open": True,
+        "status_sequence": 0,
+    }
+
+
+def not_checked(reason: str) -> dict:
+    return {"checked": False, "reason": reason}
+
+
+def entry(feedback_id: str, record: dict) -> dict:
+    """A case as its place documents hold it, from its decision's ``duplicates``."""
+    return {
+        "id": feedback_id,
+        "at": record["submitted_at"],
+        "cluster_id": record["cluster_id"],
+        "sig": list(record["signature"]),
+        "lat": record.get("lat"),
+        "lon": record.get("lon"),
+        "kel": record.get("kelurahan"),
+    }
+
+
+def case_of(item: dict) -> OpenCase | None:
+    """The OpenCase of a place document's entry; None for one that is not whole."""
+    try:
+        return OpenCase(
+            id=item["id"],
+            submitted_at=item["at"],
+            cluster_id=item["cluster_id"],
+            signature=tuple(item["sig"]),
+            place=Place(item.get("lat"), item.get("lon"), item.get("kel")),
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def cases_in(places: Iterable[dict]) -> list[OpenCase]:
+    """Every case of some place documents, each once."""
+    found = (case_of(item) for doc in places for item in (doc.get("cases") or {}).values())
+    return unique(case for case in found if case is not None)
+
+
+def evictions(
+    cases: dict, keep: str, now: datetime, settings: Settings, cap: int = CAP_PER_PLACE
+) -> list[str]:
+    """The slots of a place document to drop when ``keep`` is written: those older than the
+    window, then the oldest beyond the cap."""
+    oldest_kept = now - settings.window
+    stale, fresh = [], []
+    for key, item in cases.items():
+        if key == keep:
+            continue
+        at = item.get("at") if isinstance(item, dict) else None
+        if not isinstance(at, datetime) or at < oldest_kept:
+            stale.append(key)
+        else:
+            fresh.append((at, key))
+    fresh.sort()
+    overflow = max(0, len(fresh) + 1 - cap)
+    return stale + [key for _, key in fresh[:overflow]]
+
+
+def cluster_members(places: Iterable[dict], cluster_id: str, ids: Iterable[str]) -> list[str]:
+    """The slots of a cluster's cases in some place documents (its first case, and those
+    that joined it and were not undone), and of ``ids``."""
+    wanted = {slot(i) for i in ids} | {slot(cluster_id)}
+    for doc in places:
+        for key, item in (doc.get("cases") or {}).items():
+            if isinstance(item, dict) and item.get("cluster_id") == cluster_id:
+                wanted.add(key)
+    return sorted(wanted)
