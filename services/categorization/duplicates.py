@@ -499,3 +499,32 @@ def cluster_members(places: Iterable[dict], cluster_id: str, ids: Iterable[str])
             if isinstance(item, dict) and item.get("cluster_id") == cluster_id:
                 wanted.add(key)
     return sorted(wanted)
+
+
+# measuring the text decision on labelled pairs (`suara pairs`)
+
+
+@dataclass(frozen=True)
+class PairScores:
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+def pair_scores(scored: Iterable[tuple[float, bool]], threshold: float) -> PairScores:
+    """Precision, recall and F1 of "similarity >= threshold" against each pair's label."""
+    tp = fp = fn = tn = 0
+    for score, same in scored:
+        linked = score >= threshold
+        tp += linked and same
+        fp += linked and not same
+        fn += same and not linked
+        tn += not (same or linked)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return PairScores(precision, recall, f1, tp, fp, fn, tn)

@@ -314,3 +314,36 @@ def test_the_dev_pairs_are_well_formed_and_the_text_decision_scores_on_them():
         for r in rows
     ]
     assert sum(hits) / len(hits) >= 0.9
+
+
+def test_pair_scores():
+    scored = [(0.9, True), (0.5, False), (0.2, True), (0.1, False)]
+    scores = d.pair_scores(scored, 0.4)
+    assert (scores.tp, scores.fp, scores.fn, scores.tn) == (1, 1, 1, 1)
+    assert scores.precision == scores.recall == scores.f1 == 0.5
+    assert d.pair_scores([(0.1, False)], 0.4).f1 == 0.0
+
+
+def test_suara_pairs_prints_the_figures_at_the_configured_threshold_and_a_sweep(
+    tmp_path, capsys, monkeypatch
+):
+    from services.categorization import cli
+
+    monkeypatch.setenv("SUARA_DUPLICATE_MIN_SIMILARITY", "0.42")
+    pairs = tmp_path / "pairs.jsonl"
+    lines = [
+        json.dumps({"a": WA, "b": EN, "same": True}),
+        json.dumps({"a": WA, "b": OTHER, "same": False}),
+        "not json",
+        json.dumps({"a": WA, "same": True}),
+    ]
+    pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli.main(["pairs", str(pairs)]) == 0
+    out, err = capsys.readouterr()
+    assert "2 pairs (1 same, 1 different)" in out and "MIN_SIMILARITY=0.42" in out
+    assert "precision 1.000  recall 1.000  F1 1.000" in out
+    assert "0.42" in out and "<- configured" in out and "0.60" in out
+    assert "line 3: invalid JSON" in err and "line 4: expected a and b" in err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert cli.main(["pairs", str(empty)]) == 2
