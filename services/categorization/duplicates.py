@@ -61,6 +61,17 @@ STOPWORDS = frozenset(
     the a an of in on at to is are was were be been it its this that there here and or but
     for with from by as has have had not no very please our my we they i you he she them
     every when whenever since for already about near into onto so too
+    sampai sekarang apa apakah bagaimana kapan kenapa mengapa harus mau buat bikin padahal cuma
+    setelah sebelum mana tanpa atau lalu pernah tau tahu katanya bilang kayak mungkin malah
+    makin kurang lain sendiri siapa ingin pengin perlu jangan dulu soal orang seseorang
+    ono ana mbok iki kui kabeh saben mung maneh maning nggih lan jare kanggo ku wis
+    parah bahaya takut total bagus apik susah
+    perbaiki diperbaiki perbaikan betulkan dibetulkan cek dicek lapor laporan melapor bantu dibantu
+    report reported fix fixed repair repaired help check checked
+    can do how now why still get one who any up along could all what does keep two over way
+    like right again will never last many around more where just always looks look their
+    because only being almost ago don make which find should much other take us says seems
+    would am me re even same also there then than some has hasn doesn isn did done getting
     """.split()
 )
 # Where, not what: both sides of a pair at one place share these, so they tell nothing.
