@@ -6,6 +6,7 @@ environment into the dict nameko's ``ServiceContainer`` takes as its config.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -73,6 +74,28 @@ SETTINGS = (
     Setting("SUARA_RETRY_DELAY_MS", "500", "first retry delay; doubles at each attempt"),
     Setting("SUARA_OUTBOX_SWEEP_S", "2", "how often unpublished events are looked for"),
     Setting("SUARA_REVIEW_THRESHOLD", "0.55", "below this confidence feedback goes to review"),
+    Setting(
+        "SUARA_DUPLICATES",
+        "on",
+        "on/off: link a feedback to an open case at the same place describing the same problem "
+        '("me too", services/categorization/duplicates.py)',
+    ),
+    Setting(
+        "SUARA_DUPLICATE_WINDOW_DAYS",
+        "14",
+        'a "me too" links only to an open case submitted within this many days of it',
+    ),
+    Setting(
+        "SUARA_DUPLICATE_RADIUS_M",
+        "150",
+        'a "me too" links only within this distance in metres (same kelurahan when either '
+        "report has no coordinates)",
+    ),
+    Setting(
+        "SUARA_DUPLICATE_MIN_SIMILARITY",
+        "0.45",
+        "the text similarity (0..1) from which a report repeats an open case",
+    ),
     Setting(
         "SUARA_DEPARTMENTS",
         "",
@@ -723,6 +746,40 @@ def surge_rules(env: Mapping[str, str]) -> dict:
     return {"min": minimum, "factor": factor, "window_min": window}
 
 
+def duplicate_settings(env: Mapping[str, str] | None = None) -> dict:
+    """``SUARA_DUPLICATE*``: when a feedback repeats an open case (categorization's
+    duplicates.Settings; ``suara pairs`` reads them too)."""
+    env = os.environ if env is None else env
+    raw = (env.get("SUARA_DUPLICATES") or "on").strip().lower()
+    if raw not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"SUARA_DUPLICATES must be on or off, got {raw!r}")
+    radius = _number(env, "SUARA_DUPLICATE_RADIUS_M", 150.0)
+    if not 1 <= radius <= 5000:
+        raise ConfigError(f"SUARA_DUPLICATE_RADIUS_M must be 1 to 5000 metres, got {radius}")
+    similarity = _number(env, "SUARA_DUPLICATE_MIN_SIMILARITY", 0.45)
+    if not 0 < similarity <= 1:
+        raise ConfigError(
+            f"SUARA_DUPLICATE_MIN_SIMILARITY must be more than 0 and at most 1, got {similarity}"
+        )
+    return {
+        "enabled": raw in ("on", "true", "1", "yes"),
+        "window_days": _days(env, "SUARA_DUPLICATE_WINDOW_DAYS", 14.0),
+        "radius_m": radius,
+        "min_similarity": similarity,
+    }
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
 def queue_type(env: Mapping[str, str] | None = None) -> str:
     """``SUARA_QUEUE_TYPE``: classic or quorum (read at import by shared.topology)."""
     return _one_of(os.environ if env is None else env, "SUARA_QUEUE_TYPE", ("classic", "quorum"))
@@ -764,6 +821,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
         "OUTBOX_SWEEP_S": outbox_sweep_s(env),
         "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
+        "DUPLICATES": duplicate_settings(env),
         "DEPARTMENTS": parse_departments(env.get("SUARA_DEPARTMENTS", "")),
         "SECRET_KEYS": parse_secret_keys(env.get("SUARA_SECRET_KEYS", "")),
         "CALENDAR": work_calendar(env),

@@ -337,7 +337,7 @@ EVENTS: dict[tuple[str, str], EventSpec] = {
             FeedbackStatusChanged,
             "a case moved in its lifecycle (status, public note): a department, the citizen "
             "or the clock (closed after the reopen window)",
-            ("intake", "notification", "reporting"),
+            ("intake", "categorization", "notification", "reporting"),
         ),
         EventSpec(
             "intake",

@@ -36,6 +36,40 @@ def categorized_entry(feedback_id: str, doc: dict, correlation_id: str) -> dict:
             "revision": doc["revision"],
             "categorized_at": iso(doc.get("updated_at")) if doc.get("updated_at") else now_iso(),
             "imported": bool(doc.get("imported")),
+            **cluster_fields(feedback_id, doc.get("duplicates")),
+        },
+        subject=feedback_id,
+        correlation_id=correlation_id,
+    )
+
+
+def cluster_fields(feedback_id: str, record: dict | None) -> dict:
+    """``cluster_id`` and ``similar_to`` of ``feedback.categorized``: absent when no check ran
+    (imported history, no location, the check off, decisions older than the check)."""
+    if not record or not record.get("checked"):
+        return {}
+    return {
+        "cluster_id": record.get("cluster_id") or feedback_id,
+        "similar_to": record.get("similar_to"),
+    }
+
+
+def duplicate_entry(feedback_id: str, doc: dict, correlation_id: str) -> dict:
+    """The outbox entry of ``feedback.duplicate_suspected`` for a decision that links."""
+    record = doc["duplicates"]
+    return outbox_entries.entry(
+        SERVICE,
+        "feedback.duplicate_suspected",
+        {
+            "feedback_id": feedback_id,
+            "similar_to": record["similar_to"],
+            "cluster_id": record["cluster_id"],
+            "similarity": record["similarity"],
+            "distance_m": record.get("distance_m"),
+            "kelurahan": record.get("kelurahan_name"),
+            "category": doc["category"],
+            "department_id": department_id(doc["department"]),
+            "suspected_at": now_iso(),
         },
         subject=feedback_id,
         correlation_id=correlation_id,
@@ -51,8 +85,13 @@ def new_assignment(
     category_hint: str | None = None,
     now: datetime | None = None,
     imported: bool = False,
+    duplicates: dict | None = None,
 ) -> dict:
-    """The ``decisions`` document for a new feedback, its events staged inside it."""
+    """The ``decisions`` document for a new feedback, its events staged inside it.
+
+    ``duplicates``: the "me too" check (services/categorization/duplicates.py: ``check``),
+    stored with the decision so that it is made once; a link stages
+    ``feedback.duplicate_suspected`` beside ``feedback.categorized``."""
     now = now or datetime.now(UTC)
     correlation_id = correlation_id or feedback_id
     doc = {
@@ -70,6 +109,7 @@ def new_assignment(
         "needs_review": decision.needs_review,
         "category_hint": category_hint,
         "imported": imported,
+        "duplicates": duplicates,
         "revision": 1,
         "correlation_id": correlation_id,
         "created_at": now,
@@ -93,6 +133,8 @@ def new_assignment(
                 correlation_id=correlation_id,
             )
         )
+    if duplicates and duplicates.get("similar_to"):
+        entries.append(duplicate_entry(feedback_id, doc, correlation_id))
     doc.update(outbox_entries.staged(entries, now))
     return doc
 

@@ -3,6 +3,7 @@
 suara classify < in.jsonl > out.jsonl     # {"text": ...} -> {"category", "confidence", ...}
 suara eval [FILE.jsonl]                   # default: the corpus held-out split
 suara train [--output PATH] [--extra FILE.jsonl] [--mongo-uri URI]
+suara pairs FILE.jsonl [--same-category]  # "me too": {"a", "b", "same"} -> precision, recall, F1
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from services.categorization import corpus, serialisation, triage
+from services.categorization import corpus, duplicates, serialisation, triage
 from services.categorization.classifier import Model
 from services.categorization.evaluation import Report, evaluate_records, format_report
 from services.categorization.serialisation import DEFAULT_MODEL_PATH
@@ -219,6 +220,78 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# pairs
+
+SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+def read_pairs(path: Path) -> list[dict]:
+    """The valid lines of a pairs file ({"a": text, "b": text, "same": bool, ...})."""
+    pairs, problems = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            problems.append(f"line {number}: invalid JSON: {exc}")
+            continue
+        texts_ok = isinstance(row, dict) and all(
+            isinstance(row.get(k), str) and row[k].strip() for k in ("a", "b")
+        )
+        if not texts_ok or not isinstance(row.get("same"), bool):
+            problems.append(f"line {number}: expected a and b (texts) and same (true/false)")
+            continue
+        pairs.append(row)
+    for problem in problems[:10]:
+        _log(f"suara pairs: skipped {problem}")
+    if len(problems) > 10:
+        _log(f"suara pairs: skipped {len(problems) - 10} more invalid lines")
+    return pairs
+
+
+def _format_scores(threshold: float, scores: duplicates.PairScores) -> str:
+    return (
+        f"{threshold:>9.2f}  {scores.precision:>9.3f}  {scores.recall:>6.3f}  {scores.f1:>6.3f}"
+        f"  {scores.tp:>4} {scores.fp:>4} {scores.fn:>4} {scores.tn:>4}"
+    )
+
+
+def _cmd_pairs(args: argparse.Namespace) -> int:
+    settings = duplicates.Settings.of(config.duplicate_settings())
+    pairs = read_pairs(Path(args.file))
+    if not pairs:
+        _log("suara pairs: no valid pairs")
+        return 2
+    scored = [
+        (
+            duplicates.similarity(duplicates.signature(p["a"]), duplicates.signature(p["b"])),
+            p["same"],
+        )
+        for p in pairs
+    ]
+    if args.same_category:  # the predicted categories must agree too
+        model = load_model(args.model)
+        decided = triage.decide_many([t for p in pairs for t in (p["a"], p["b"])], model)
+        agree = [decided[2 * i].category == decided[2 * i + 1].category for i in range(len(pairs))]
+        scored = [
+            (score if ok else 0.0, same) for (score, same), ok in zip(scored, agree, strict=True)
+        ]
+    chosen = duplicates.pair_scores(scored, settings.min_similarity)
+    same = sum(p["same"] for p in pairs)
+    print(
+        f"{len(pairs)} pairs ({same} same, {len(pairs) - same} different); text decision at "
+        f"SUARA_DUPLICATE_MIN_SIMILARITY={settings.min_similarity:g}"
+        + (", same predicted category required" if args.same_category else "")
+    )
+    print(f"precision {chosen.precision:.3f}  recall {chosen.recall:.3f}  F1 {chosen.f1:.3f}\n")
+    print("threshold  precision  recall      F1    tp   fp   fn   tn")
+    for threshold in sorted({*SWEEP, settings.min_similarity}):
+        line = _format_scores(threshold, duplicates.pair_scores(scored, threshold))
+        print(line + ("  <- configured" if threshold == settings.min_similarity else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="suara", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -247,6 +320,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_.add_argument("--seed", type=int, default=0)
     train_.set_defaults(handler=_cmd_train)
+
+    pairs_ = commands.add_parser(
+        "pairs",
+        help='"me too": precision, recall and F1 of the text decision on labelled pairs '
+        '(JSONL {"a", "b", "same"}) at SUARA_DUPLICATE_MIN_SIMILARITY, and a threshold sweep',
+    )
+    pairs_.add_argument(
+        "file", help="JSONL pairs, e.g. services/categorization/corpus/duplicates_dev.jsonl"
+    )
+    pairs_.add_argument(
+        "--same-category",
+        action="store_true",
+        help="also require the same predicted category (loads the model)",
+    )
+    pairs_.add_argument("--model", help=f"model file (default: {DEFAULT_MODEL_PATH})")
+    pairs_.set_defaults(handler=_cmd_pairs)
 
     replay_ = commands.add_parser(
         "replay",

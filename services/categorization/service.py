@@ -5,7 +5,15 @@ from __future__ import annotations
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.categorization import assignment, handlers, schemas, store, taxonomy, triage
+from services.categorization import (
+    assignment,
+    duplicates,
+    handlers,
+    schemas,
+    store,
+    taxonomy,
+    triage,
+)
 from services.categorization.dependencies import ActiveModel
 from shared import outbox
 from shared.http import HttpError, api, api_client, json_response, read_json
@@ -37,9 +45,22 @@ class CategorizationService(Probes):
             review_threshold=self.config["REVIEW_THRESHOLD"],
         )
 
+    def _duplicates(self) -> duplicates.Settings:
+        return duplicates.Settings.of(self.config["DUPLICATES"])
+
     @event_handler("intake", "feedback.received")
     def on_feedback_received(self, event):
-        handlers.categorize(self.db, self.publish, event, self._decide, self._departments())
+        handlers.categorize(
+            self.db, self.publish, event, self._decide, self._departments(), self._duplicates()
+        )
+
+    @event_handler("intake", "feedback.status_changed")
+    def on_status_changed(self, event):
+        handlers.status_changed(self.db, event, self._duplicates())
+
+    @event_handler("intake", "feedback.duplicate_reviewed")
+    def on_duplicate_reviewed(self, event):
+        handlers.duplicate_reviewed(self.db, event, self._duplicates())
 
     @http("POST", "/api/v1/classify", body=schemas.ClassifyRequest, success=200)
     @api

@@ -1,6 +1,17 @@
-"""Categorization's MongoDB collections: ``decisions`` (one per feedback), ``corrections``, and
+"""Categorization's MongoDB collections: ``decisions`` (one per feedback), ``corrections``,
 ``review_queue`` (the decisions waiting for staff: small, so listing it never scans the
-decisions)."""
+decisions) and ``places`` (the open cases of each place, for "me too": services/categorization/
+duplicates.py).
+
+``places`` holds one document per place key (``_id``: ``geo:<size>:<row>:<col>`` or
+``kel:<name>``) whose ``cases`` map each open case's slot (its id) to what a check needs: its
+submitted time, cluster, signature and coordinates. It is read by ``_id`` only (``$in`` over
+the <= 10 keys around a point) and written by ``_id`` with ``$set``/``$unset`` of one case's
+field, atomic per document. A map and not an array: FerretDB v1, the development stand-in,
+ignores ``$pull`` with a condition, ``$push`` with ``$slice`` and ``{"cases.id": {"$ne": x}}``
+on arrays of documents, while ``$set``/``$unset`` of ``cases.<slot>`` behave the same on it
+and on MongoDB 7, and are idempotent. Entries older than the window and the oldest beyond
+``duplicates.CAP_PER_PLACE`` are dropped whenever a case is written to a document."""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.categorization import modelstore
+from services.categorization import duplicates, modelstore
 from shared import outbox
 
 
@@ -104,3 +115,65 @@ def add_correction(
         },
         upsert=True,
     )
+
+
+def update_duplicates(db: Database, feedback_id: str, fields: dict) -> None:
+    """Set fields of a decision's ``duplicates`` record (by ``_id``)."""
+    db.decisions.update_one(
+        {"_id": feedback_id}, {"$set": {f"duplicates.{k}": v for k, v in fields.items()}}
+    )
+
+
+def move_case(db: Database, feedback_id: str, is_open: bool, sequence: int) -> dict | None:
+    """Record that a case is open or no longer, unless a later status change was recorded
+    already; the decision, or None (no decision with a check, or an older change)."""
+    # no projection: FerretDB v1 does not implement it in findAndModify
+    doc = db.decisions.find_one_and_update(
+        {
+            "_id": feedback_id,
+            "duplicates.checked": True,
+            "duplicates.status_sequence": {"$lte": sequence},
+        },
+        {"$set": {"duplicates.open": is_open, "duplicates.status_sequence": sequence}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is not None:
+        doc.pop("outbox", None)
+    return doc
+
+
+def duplicates_of(db: Database, feedback_ids: list[str]) -> list[dict]:
+    """The ``duplicates`` records of some decisions, by ``_id`` (``$in``)."""
+    if not feedback_ids:
+        return []
+    return list(db.decisions.find({"_id": {"$in": feedback_ids}}, {"duplicates": 1}))
+
+
+def places(db: Database, keys: list[str]) -> list[dict]:
+    """The place documents of ``keys`` (at most ~10: duplicates.nearby_keys), by ``_id``."""
+    if not keys:
+        return []
+    return list(db.places.find({"_id": {"$in": list(dict.fromkeys(keys))}}))
+
+
+def file_case(
+    db: Database, keys: list[str], entry: dict, evict: dict[str, list[str]], now: datetime
+) -> None:
+    """Write an open case to its place documents (idempotent: its slot is set again), and
+    drop ``evict[key]``'s slots from each (older than the window, or beyond the cap)."""
+    slot = duplicates.slot(entry["id"])
+    for key in keys:
+        update: dict = {"$set": {f"cases.{slot}": entry, "updated_at": now}}
+        dropped = [s for s in evict.get(key, []) if s != slot]
+        if dropped:
+            update["$unset"] = {f"cases.{s}": "" for s in dropped}
+        db.places.update_one({"_id": key}, update, upsert=True)
+
+
+def unfile_cases(db: Database, keys: list[str], slots: list[str]) -> None:
+    """Drop cases from place documents (idempotent)."""
+    if keys and slots:
+        db.places.update_many(
+            {"_id": {"$in": list(dict.fromkeys(keys))}},
+            {"$unset": {f"cases.{s}": "" for s in slots}},
+        )

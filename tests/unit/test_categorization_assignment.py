@@ -194,3 +194,61 @@ def test_each_correction_bumps_the_revision():
 def test_a_correction_to_an_unknown_category_is_refused():
     with pytest.raises(events.ContractBroken, match="category"):
         assignment.correction(current(), "potholes", "Dinas PUPR", client="staff-portal")
+
+
+SUSPECTED = events.spec("categorization", "feedback.duplicate_suspected")
+LINKED = {
+    "checked": True,
+    "cluster_id": "SU-0000000001",
+    "similar_to": "SU-0000000002",
+    "similarity": 0.61,
+    "distance_m": 40.2,
+    "kelurahan_name": "Bendan Kergon",
+}
+
+
+def test_a_linked_decision_stages_its_cluster_and_a_duplicate_suspected():
+    doc = assignment.new_assignment(
+        FID, TEXT, decision(), correlation_id="corr-1", now=NOW, duplicates=LINKED
+    )
+    assert doc["duplicates"] is LINKED
+    assert [e["routing_key"] for e in doc["outbox"]] == [
+        "feedback.categorized",
+        "feedback.duplicate_suspected",
+    ]
+    announced = decoded(doc["outbox"][0], CATEGORIZED).data
+    assert (announced["cluster_id"], announced["similar_to"]) == (
+        "SU-0000000001",
+        "SU-0000000002",
+    )
+    data = decoded(doc["outbox"][1], SUSPECTED).data
+    assert data["feedback_id"] == FID and data["similar_to"] == "SU-0000000002"
+    assert data["cluster_id"] == "SU-0000000001" and data["similarity"] == 0.61
+    assert (data["distance_m"], data["kelurahan"]) == (40.2, "Bendan Kergon")
+    assert (data["category"], data["department_id"]) == ("flooding", "bpbd")
+
+
+def test_a_case_of_its_own_carries_its_own_cluster_and_no_duplicate_suspected():
+    own = {**LINKED, "cluster_id": FID, "similar_to": None, "similarity": None}
+    doc = assignment.new_assignment(FID, TEXT, decision(), correlation_id="c", duplicates=own)
+    (entry,) = doc["outbox"]
+    announced = decoded(entry, CATEGORIZED).data
+    assert (announced["cluster_id"], announced["similar_to"]) == (FID, None)
+
+
+def test_no_check_leaves_the_cluster_fields_out():
+    for record in (None, {"checked": False, "reason": "imported"}):
+        doc = assignment.new_assignment(
+            FID, TEXT, decision(), correlation_id="c", duplicates=record
+        )
+        (entry,) = doc["outbox"]
+        assert "cluster_id" not in entry["event"]["data"]
+        assert "similar_to" not in entry["event"]["data"]
+
+
+def test_a_correction_repeats_the_cluster_as_stored():
+    doc = assignment.new_assignment(FID, TEXT, decision(), correlation_id="c", duplicates=LINKED)
+    doc.pop("outbox")
+    update = assignment.correction(doc, "roads", "Dinas PUPR", client="staff", now=LATER)
+    announced = decoded(update["$push"]["outbox"], CATEGORIZED).data
+    assert announced["cluster_id"] == "SU-0000000001" and announced["revision"] == 2

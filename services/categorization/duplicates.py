@@ -1,0 +1,541 @@
+""" "Me too": does a new feedback describe the same problem at the same place as an open case?
+(pure: text and places in, a decision out; ``store.py`` keeps the open cases by place).
+
+- A text's **signature** is small and robust across languages and spellings: the text goes
+  through ``normalize.normalize`` (slang, SMS spelling, Javanese to Indonesian) and
+  ``normalize.translate_english``; function words and place words (kelurahan names, "depan",
+  "gang", ...) are dropped, since both sides of a pair at one place share them; what is left
+  gives three kinds of features, hashed to ints: concepts (``data/duplicate_concepts.tsv``:
+  "mampet", "buntu", "blocked" are one), word stems, and character 4-grams of the stems (for
+  spellings no table knows). The ``SIGNATURE_SIZE`` heaviest features are kept (ties: the
+  lowest hashes, so two texts keep comparable samples). The kind is in a hash's low two bits,
+  so a signature is a sorted list of ints and its weights need no storage.
+- **Similarity** (0..1) is the weighted overlap of two signatures: the weight they share over
+  the mean of their weights (Dice).
+- **Places**: a kelurahan key (``kel:<name>``, normalised) and geo cells (``geo:<size>:<row>:
+  <col>``) at least the radius wide, so every case within the radius lies in the 3x3 cells
+  around a point. A case is written to its own cell and its kelurahan; a lookup reads the
+  3x3 cells and the kelurahan: at most 10 documents, whatever is stored.
+- **Decision**: the earliest open case, submitted within the window, whose text is similar
+  enough, and which lies within the radius (both with coordinates) or in the same kelurahan
+  (either without). Its cluster is the new feedback's cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from services.categorization import normalize
+from shared import wilayah
+
+CONCEPTS_PATH = Path(__file__).resolve().parent / "data" / "duplicate_concepts.tsv"
+SIGNATURE_SIZE = 64  # features kept per text: 64 ints, about 0.6 KB in BSON
+NGRAM = 4
+EARTH_RADIUS_M = 6_371_008.8
+METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180  # of latitude, and of longitude at the equator
+
+# the kind of a feature, in its hash's low two bits, and its weight
+NGRAM_KIND, WORD_KIND, CONCEPT_KIND = 0, 1, 2
+WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, 3: 0.0}
+
+# Words that say nothing of the problem: function words, politeness, chat fillers (Indonesian
+# after normalisation, and the English that translate_english leaves as it is).
+STOPWORDS = frozenset(
+    """
+    yang dan di ke dari dengan untuk karena tapi juga sama saja sudah belum ada tidak bisa
+    ini itu sini situ sana nya lagi pun lah kah dong deh sih kok ya iya yg ga gak nggak
+    saya kami kita aku kamu anda dia mereka warga kak mas mbak pak bu bapak ibu min admin
+    mohon tolong harap segera minta terima kasih maaf selamat pagi siang sore malam hari
+    sekali banget sangat sudah telah akan sedang masih jadi hanya kalau jika kalo saat waktu
+    setiap tiap terus selalu sering kali lebih paling agar supaya biar seperti oleh pada
+    dalam atas bawah luar para semua banyak sedikit dikit besar kecil baru lama tahun bulan
+    minggu jam menit 0 satu dua tiga empat lima enam tujuh delapan sembilan sepuluh
+    the a an of in on at to is are was were be been it its this that there here and or but
+    for with from by as has have had not no very please our my we they i you he she them
+    every when whenever since for already about near into onto so too
+    sampai sekarang apa apakah bagaimana kapan kenapa mengapa harus mau buat bikin padahal cuma
+    setelah sebelum mana tanpa atau lalu pernah tau tahu katanya bilang kayak mungkin malah
+    makin kurang lain sendiri siapa ingin pengin perlu jangan dulu soal orang seseorang
+    ono ana mbok iki kui kabeh saben mung maneh maning nggih lan jare kanggo ku wis
+    parah bahaya takut total bagus apik susah
+    perbaiki diperbaiki perbaikan betulkan dibetulkan cek dicek lapor laporan melapor bantu dibantu
+    report reported fix fixed repair repaired help check checked
+    can do how now why still get one who any up along could all what does keep two over way
+    like right again will never last many around more where just always looks look their
+    because only being almost ago don make which find should much other take us says seems
+    would am me re even same also there then than some has hasn doesn isn did done getting
+    """.split()
+)
+# Where, not what: both sides of a pair at one place share these, so they tell nothing.
+PLACE_WORDS = frozenset(
+    """
+    depan dpn ngarep belakang mburi samping sebelah dekat dkt sekitar pinggir ujung tengah
+    jl jln jalan raya gang gg rt rw no nomor kelurahan kel kecamatan kec kota pekalongan
+    desa kampung perumahan perum blok lingkungan wilayah daerah area lokasi alamat
+    front behind next near street road lane village district area
+    """.split()
+)
+# "jalan" is also a road's surface: it stays a word when nothing else says "road" (see _words)
+_PREFIXES = ("meng", "meny", "mem", "men", "me", "peng", "peny", "pem", "pen", "per", "pe")
+_PREFIXES += ("di", "ter", "ber", "ke", "se")
+_SUFFIXES = ("nya", "lah", "kah", "kan", "an", "i")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``SUARA_DUPLICATE*`` (shared/config.py: duplicate_settings)."""
+
+    enabled: bool = True
+    window_days: float = 14.0
+    radius_m: float = 150.0
+    min_similarity: float = 0.45
+    same_category: bool = False  # measured: see the README (Duplicates)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+    @property
+    def cell_m(self) -> int:
+        """A geo cell's size: at least the radius (whole metres, part of the key)."""
+        return max(1, math.ceil(self.radius_m))
+
+    @classmethod
+    def of(cls, config: dict) -> Settings:
+        return cls(**config)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a feedback is, as far as it says: coordinates and a kelurahan key, each or both."""
+
+    lat: float | None = None
+    lon: float | None = None
+    kelurahan: str | None = None  # the key (kelurahan_key), not the name as written
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @property
+    def known(self) -> bool:
+        return self.has_coordinates or self.kelurahan is not None
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """An open case as a place document holds it."""
+
+    id: str
+    submitted_at: datetime
+    cluster_id: str
+    signature: tuple[int, ...]
+    place: Place
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    similar_to: str
+    cluster_id: str
+    similarity: float
+    distance_m: float | None
+
+
+# text
+
+
+@cache
+def concepts(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
+    """word -> the concepts it names (the TSV file; a broken line stops the service)."""
+    found: dict[str, list[str]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sep, words = line.partition("\t")
+        if not sep or not name.strip() or not words.split():
+            raise ValueError(f"{path}:{number}: expected a concept, a tab and its words")
+        for word in words.split():
+            found.setdefault(word, []).append(name.strip())
+    return {word: tuple(dict.fromkeys(names)) for word, names in found.items()}
+
+
+@cache
+def _kelurahan_words() -> frozenset[str]:
+    return frozenset(
+        word for k in wilayah.WILAYAH.kelurahan for word in normalize.clean(k.name).split()
+    )
+
+
+def stem(word: str) -> str:
+    """A light Indonesian stem: one suffix, then one prefix, when enough is left."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 4:
+            return word[len(prefix) :]
+    return word
+
+
+def _paired(tokens: list[str], table: dict) -> list[str]:
+    """Tokens, with two that the concept table knows as a pair ("tidak_mengalir") as one."""
+    out, i = [], 0
+    while i < len(tokens):
+        pair = f"{tokens[i]}_{tokens[i + 1]}" if i + 1 < len(tokens) else ""
+        if pair in table:
+            out.append(pair)
+            i += 2
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text that may say what its problem is."""
+    tokens = normalize.translate_english(normalize.normalize(text)).split()
+    places = PLACE_WORDS | _kelurahan_words()
+    return [
+        t
+        for t in _paired(tokens, concepts())
+        if len(t) > 1 and t not in STOPWORDS and t not in places
+    ]
+
+
+def _hash(kind: int, feature: str) -> int:
+    digest = hashlib.blake2b(feature.encode(), digest_size=4).digest()
+    return (int.from_bytes(digest, "big") >> 2) << 2 | kind
+
+
+def features(text: str) -> dict[int, float]:
+    """Every feature of a text, hashed, with its weight."""
+    table = concepts()
+    found: dict[int, float] = {}
+    for word in _words(text):
+        stemmed = stem(word)
+        names = table.get(word) or table.get(stemmed) or ()
+        for name in names:
+            found[_hash(CONCEPT_KIND, name)] = WEIGHTS[CONCEPT_KIND]
+        if names:  # the concept speaks for the word: its spelling adds nothing
+            continue
+        found[_hash(WORD_KIND, stemmed)] = WEIGHTS[WORD_KIND]
+        padded = f"#{stemmed}#"
+        for i in range(max(1, len(padded) - NGRAM + 1)):
+            found[_hash(NGRAM_KIND, padded[i : i + NGRAM])] = WEIGHTS[NGRAM_KIND]
+    return found
+
+
+def signature(text: str, size: int = SIGNATURE_SIZE) -> tuple[int, ...]:
+    """The ``size`` heaviest features of a text (ties: the lowest hashes), sorted."""
+    kept = sorted(features(text).items(), key=lambda item: (-item[1], item[0]))[:size]
+    return tuple(sorted(h for h, _ in kept))
+
+
+def _weight(feature: int) -> float:
+    return WEIGHTS[feature & 3]
+
+
+def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """The weight two signatures share over the mean of their weights (0..1)."""
+    total = sum(map(_weight, a)) + sum(map(_weight, b))
+    if total <= 0:
+        return 0.0
+    shared = sum(_weight(f) for f in set(a) & set(b))
+    return min(1.0, 2 * shared / total)
+
+
+# places
+
+
+def kelurahan_key(name: str | None) -> str | None:
+    """``kel:<name>``: lowercase ASCII words, without "kelurahan"/"kel." (so "Kel. Bendan
+    Kergon" and "bendan  kergon" are one place); None without a name."""
+    if not name:
+        return None
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", folded).split()
+    words = [w for w in words if w not in ("kelurahan", "kel", "desa")]
+    return f"kel:{' '.join(words)}"[:120] if words else None
+
+
+def place_of(location: dict | None) -> Place:
+    """The Place of an event's ``location`` (lat/lon as validated by its contract)."""
+    location = location or {}
+    lat, lon = location.get("lat"), location.get("lon")
+    if lat is None or lon is None:
+        lat = lon = None
+    return Place(lat, lon, kelurahan_key(location.get("kelurahan")))
+
+
+def _row(lat: float, cell_m: int) -> int:
+    return math.floor(lat * METRES_PER_DEGREE / cell_m)
+
+
+def _column(lon: float, row: int, cell_m: int) -> int:
+    """A row's cells are as many degrees of longitude wide as ``cell_m`` at its poleward edge,
+    where a degree is shortest, so they are at least ``cell_m`` wide all across the row."""
+    edge = max(abs(row), abs(row + 1)) * cell_m / METRES_PER_DEGREE
+    width = max(math.cos(math.radians(min(edge, 89.9))), 1e-6) * METRES_PER_DEGREE
+    return math.floor(lon * width / cell_m)
+
+
+def _cell(row: int, column: int, cell_m: int) -> str:
+    return f"geo:{cell_m}:{row}:{column}"
+
+
+def home_keys(place: Place, settings: Settings) -> list[str]:
+    """The place documents a case is written to: its cell and its kelurahan."""
+    keys = []
+    if place.has_coordinates:
+        row = _row(place.lat, settings.cell_m)
+        keys.append(_cell(row, _column(place.lon, row, settings.cell_m), settings.cell_m))
+    if place.kelurahan:
+        keys.append(place.kelurahan)
+    return keys
+
+
+def nearby_keys(place: Place, settings: Settings) -> list[str]:
+    """The place documents a lookup reads (at most 10): the 3x3 cells around the point (the
+    neighbour rows' own columns: rows differ in width) and the kelurahan."""
+    keys = []
+    if place.has_coordinates:
+        cell_m = settings.cell_m
+        row = _row(place.lat, cell_m)
+        for r in (row - 1, row, row + 1):
+            column = _column(place.lon, r, cell_m)
+            keys.extend(_cell(r, c, cell_m) for c in (column - 1, column, column + 1))
+    if place.kelurahan:
+        keys.append(place.kelurahan)
+    return keys
+
+
+def distance_m(a: Place, b: Place) -> float | None:
+    """Haversine distance in metres; None unless both have coordinates."""
+    if not (a.has_coordinates and b.has_coordinates):
+        return None
+    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
+    dphi, dlambda = phi2 - phi1, math.radians(b.lon - a.lon)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+# the decision
+
+
+def same_place(a: Place, b: Place, settings: Settings) -> tuple[bool, float | None]:
+    """Within the radius when both have coordinates, else the same kelurahan."""
+    distance = distance_m(a, b)
+    if distance is not None:
+        return distance <= settings.radius_m, distance
+    return a.kelurahan is not None and a.kelurahan == b.kelurahan, None
+
+
+def find_link(
+    feedback_id: str,
+    submitted_at: datetime,
+    sig: Sequence[int],
+    place: Place,
+    candidates: Iterable[OpenCase],
+    settings: Settings,
+    category: str | None = None,
+) -> Link | None:
+    """The link to the earliest matching open case, or None (a cluster of its own)."""
+    best: tuple[OpenCase, float, float | None] | None = None
+    for case in candidates:
+        if case.id == feedback_id or abs(submitted_at - case.submitted_at) > settings.window:
+            continue
+        if settings.same_category and category and case.category not in (None, category):
+            continue
+        near, distance = same_place(place, case.place, settings)
+        if not near:
+            continue
+        score = similarity(sig, case.signature)
+        if score < settings.min_similarity:
+            continue
+        if best is None or (case.submitted_at, case.id) < (best[0].submitted_at, best[0].id):
+            best = (case, score, distance)
+    if best is None:
+        return None
+    case, score, distance = best
+    return Link(
+        similar_to=case.id,
+        cluster_id=case.cluster_id,
+        similarity=round(score, 4),
+        distance_m=None if distance is None else round(distance, 1),
+    )
+
+
+def unique(cases: Iterable[OpenCase]) -> list[OpenCase]:
+    """Cases read from several place documents, each once."""
+    return list({case.id: case for case in cases}.values())
+
+
+# what the service stores (pure: documents in, documents out; store.py writes them)
+
+CAP_PER_PLACE = 200  # open cases a place document keeps (the oldest go first): <= ~150 KB
+CLOSED_STATUSES = frozenset(("resolved", "closed", "rejected", "duplicate"))
+REOPENED_STATUSES = frozenset(("reopened",))
+_SAFE_SLOT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def slot(feedback_id: str) -> str:
+    """A case's field name in a place document's ``cases``: its id, or a hash of an id that
+    holds characters a field name may not ("." and "$")."""
+    if _SAFE_SLOT.fullmatch(feedback_id):
+        return feedback_id
+    return "h" + hashlib.sha256(feedback_id.encode()).hexdigest()[:32]
+
+
+def submitted(raw: str | None, now: datetime) -> datetime:
+    """An event's ``submitted_at`` as a UTC time; ``now`` when it is no ISO 8601 time (the
+    check must not fail a categorization)."""
+    try:
+        moment = datetime.fromisoformat(raw) if raw else now
+    except ValueError:
+        return now
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+def skip_reason(data: dict, settings: Settings) -> str | None:
+    """Why no check runs for a ``feedback.received``, or None."""
+    if not settings.enabled:
+        return "disabled"
+    if data.get("imported"):
+        return "imported"  # history: its cases were handled elsewhere, long ago
+    if not place_of(data.get("location")).known:
+        return "no_location"  # "the same place" means nothing without one
+    return None
+
+
+def check(data: dict, settings: Settings, places: Iterable[dict], now: datetime) -> dict:
+    """The ``duplicates`` field of a decision: the link (or a cluster of its own) and what the
+    place documents need to hold the case. ``places``: the documents of ``nearby_keys``."""
+    feedback_id = data["feedback_id"]
+    place = place_of(data.get("location"))
+    sig = signature(data["text"])
+    at = submitted(data.get("submitted_at"), now)
+    link = find_link(feedback_id, at, sig, place, cases_in(places), settings)
+    return {
+        "checked": True,
+        "cluster_id": link.cluster_id if link else feedback_id,
+        "similar_to": link.similar_to if link else None,
+        "similarity": link.similarity if link else None,
+        "distance_m": link.distance_m if link else None,
+        "signature": list(sig),
+        "submitted_at": at,
+        "lat": place.lat,
+        "lon": place.lon,
+        "kelurahan": place.kelurahan,
+        "kelurahan_name": ((data.get("location") or {}).get("kelurahan") or None),
+        "home_keys": home_keys(place, settings),
+        "nearby_keys": nearby_keys(place, settings),
+        "open": True,
+        "status_sequence": 0,
+    }
+
+
+def not_checked(reason: str) -> dict:
+    return {"checked": False, "reason": reason}
+
+
+def entry(feedback_id: str, record: dict) -> dict:
+    """A case as its place documents hold it, from its decision's ``duplicates``."""
+    return {
+        "id": feedback_id,
+        "at": record["submitted_at"],
+        "cluster_id": record["cluster_id"],
+        "sig": list(record["signature"]),
+        "lat": record.get("lat"),
+        "lon": record.get("lon"),
+        "kel": record.get("kelurahan"),
+    }
+
+
+def case_of(item: dict) -> OpenCase | None:
+    """The OpenCase of a place document's entry; None for one that is not whole."""
+    try:
+        return OpenCase(
+            id=item["id"],
+            submitted_at=item["at"],
+            cluster_id=item["cluster_id"],
+            signature=tuple(item["sig"]),
+            place=Place(item.get("lat"), item.get("lon"), item.get("kel")),
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def cases_in(places: Iterable[dict]) -> list[OpenCase]:
+    """Every case of some place documents, each once."""
+    found = (case_of(item) for doc in places for item in (doc.get("cases") or {}).values())
+    return unique(case for case in found if case is not None)
+
+
+def evictions(
+    cases: dict, keep: str, now: datetime, settings: Settings, cap: int = CAP_PER_PLACE
+) -> list[str]:
+    """The slots of a place document to drop when ``keep`` is written: those older than the
+    window, then the oldest beyond the cap."""
+    oldest_kept = now - settings.window
+    stale, fresh = [], []
+    for key, item in cases.items():
+        if key == keep:
+            continue
+        at = item.get("at") if isinstance(item, dict) else None
+        if not isinstance(at, datetime) or at < oldest_kept:
+            stale.append(key)
+        else:
+            fresh.append((at, key))
+    fresh.sort()
+    overflow = max(0, len(fresh) + 1 - cap)
+    return stale + [key for _, key in fresh[:overflow]]
+
+
+def cluster_members(places: Iterable[dict], cluster_id: str, ids: Iterable[str]) -> list[str]:
+    """The slots of a cluster's cases in some place documents (its first case, and those
+    that joined it and were not undone), and of ``ids``."""
+    wanted = {slot(i) for i in ids} | {slot(cluster_id)}
+    for doc in places:
+        for key, item in (doc.get("cases") or {}).items():
+            if isinstance(item, dict) and item.get("cluster_id") == cluster_id:
+                wanted.add(key)
+    return sorted(wanted)
+
+
+# measuring the text decision on labelled pairs (`suara pairs`)
+
+
+@dataclass(frozen=True)
+class PairScores:
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+def pair_scores(scored: Iterable[tuple[float, bool]], threshold: float) -> PairScores:
+    """Precision, recall and F1 of "similarity >= threshold" against each pair's label."""
+    tp = fp = fn = tn = 0
+    for score, same in scored:
+        linked = score >= threshold
+        tp += linked and same
+        fp += linked and not same
+        fn += same and not linked
+        tn += not (same or linked)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return PairScores(precision, recall, f1, tp, fp, fn, tn)
