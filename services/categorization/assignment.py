@@ -69,7 +69,8 @@ def duplicate_entry(feedback_id: str, doc: dict, correlation_id: str) -> dict:
             "kelurahan": record.get("kelurahan_name"),
             "category": doc["category"],
             "department_id": department_id(doc["department"]),
-            "suspected_at": now_iso(),
+            # when the decision was made: a replay tells the time the live event told
+            "suspected_at": iso(doc["created_at"]) if doc.get("created_at") else now_iso(),
         },
         subject=feedback_id,
         correlation_id=correlation_id,

@@ -2,8 +2,10 @@
 
 A decision of revision N gives ``feedback.categorized`` at revision 1 with the time it was first
 made (so the time to categorize is rebuilt as it was measured) and, when corrected since, at
-revision N with the time of its last correction; an urgent one, ``feedback.urgent``. Consumers
-apply only newer revisions, so the replay settles where the live events did.
+revision N with the time of its last correction; an urgent one, ``feedback.urgent``; one that
+repeats an open case and was not undone since, ``feedback.duplicate_suspected`` (an undone link
+is told by intake's replay of ``feedback.duplicate_reviewed``). Consumers apply only newer
+revisions and count each link once, so the replay settles where the live events did.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ def events_of(decision: dict) -> list[dict]:
                 correlation_id=_correlation(decision),
             )
         )
+    if (decision.get("duplicates") or {}).get("similar_to") and not decision.get("imported"):
+        entry = assignment.duplicate_entry(decision["_id"], decision, _correlation(decision))
+        found.append(entry["event"])
     return found
 
 

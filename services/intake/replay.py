@@ -4,7 +4,8 @@ projection was lost or must be rebuilt (reporting) gets them again, alone, on it
 From a stored case: ``feedback.received`` (its text redacted as the event was, its location as
 events carry it), each step of its history in order as ``feedback.status_changed`` or
 ``feedback.reassigned`` (history steps and transfers share the case's ``sequence``, from 1),
-``feedback.rated`` and ``feedback.overdue``. Times are the stored ones, so a projection built
+``feedback.rated``, ``feedback.overdue`` and, for a "me too" link a department reviewed,
+``feedback.duplicate_reviewed``. Times are the stored ones, so a projection built
 from the replay equals the one built live. Events of personal data erased stay erased: the
 replay reads only what the case holds now.
 """
@@ -111,6 +112,21 @@ def events_of(record: dict) -> list[dict]:
                     "department_id": record.get("department_id"),
                     "category": record.get("category"),
                     "rated_at": _iso(rating.get("at") or record["updated_at"]),
+                },
+            )
+        )
+    link = record.get("duplicate_link") or {}
+    if link.get("state") in ("confirmed", "undone") and link.get("reviewed_at"):
+        found.append(
+            _build(
+                record,
+                "feedback.duplicate_reviewed",
+                {
+                    "similar_to": record["similar_to"],
+                    "cluster_id": record.get("cluster_id") or record["similar_to"],
+                    "decision": link["state"],
+                    "department_id": record.get("department_id"),
+                    "reviewed_at": _iso(link["reviewed_at"]),
                 },
             )
         )
