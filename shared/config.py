@@ -73,7 +73,7 @@ SETTINGS = (
     Setting("SUARA_MAX_ATTEMPTS", "5", "handler attempts before a message is dead-lettered"),
     Setting("SUARA_RETRY_DELAY_MS", "500", "first retry delay; doubles at each attempt"),
     Setting("SUARA_OUTBOX_SWEEP_S", "2", "how often unpublished events are looked for"),
-    Setting("SUARA_REVIEW_THRESHOLD", "0.55", "below this confidence feedback goes to review"),
+    Setting("SUARA_REVIEW_THRESHOLD", "0.5", "below this confidence feedback goes to review"),
     Setting(
         "SUARA_DUPLICATES",
         "on",
@@ -820,7 +820,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
         "MAX_ATTEMPTS": _int(env, "SUARA_MAX_ATTEMPTS", 5),
         "RETRY_DELAY_MS": _int(env, "SUARA_RETRY_DELAY_MS", 500),
         "OUTBOX_SWEEP_S": outbox_sweep_s(env),
-        "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.55")),
+        "REVIEW_THRESHOLD": float(env.get("SUARA_REVIEW_THRESHOLD", "0.5")),
         "DUPLICATES": duplicate_settings(env),
         "DEPARTMENTS": parse_departments(env.get("SUARA_DEPARTMENTS", "")),
         "SECRET_KEYS": parse_secret_keys(env.get("SUARA_SECRET_KEYS", "")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.categorization import triage
 from shared import config
 
 PORTS = {"intake": 8001, "categorization": 8002, "notification": 8003, "reporting": 8004}
@@ -23,7 +24,8 @@ def test_defaults_of_each_service(service, port):
     assert cfg["MAX_ATTEMPTS"] == 5
     assert cfg["RETRY_DELAY_MS"] == 500
     assert cfg["OUTBOX_SWEEP_S"] == 2
-    assert cfg["REVIEW_THRESHOLD"] == pytest.approx(0.55)
+    assert cfg["REVIEW_THRESHOLD"] == pytest.approx(0.5)
+    assert cfg["REVIEW_THRESHOLD"] == triage.DEFAULT_REVIEW_THRESHOLD  # one default
     assert cfg["LOG_LEVEL"] == "INFO"
 
 

@@ -62,19 +62,33 @@ def _scores(records):
     return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
 
 
-# The rules alone: precision first. Since issue 15 the corpus holds many urgent lines in plain
-# words that no rule names (the urgency model's work: triage.py) and hard negatives with alarm
-# words, so their recall is lower than it was on the first corpus (0.89).
+# The rules alone: precision first. Since issue 15 the corpus holds hundreds of urgent lines in
+# plain words that no rule names (the urgency model's work, below and in triage.py) and hard
+# negatives with alarm words, so the rules' recall is low by design (0.89 on the first corpus).
 def test_precision_first_on_the_corpus_urgent_flags():
     precision, recall = _scores(corpus.load())
     assert precision >= 0.95
-    assert recall >= 0.6
+    assert recall >= 0.4
 
 
 def test_precision_on_the_heldout_split_the_rules_were_not_written_from():
     precision, recall = _scores(corpus.heldout_records())
     assert precision >= 0.9
-    assert recall >= 0.5
+    assert recall >= 0.4
+
+
+def test_rules_and_the_urgency_model_on_the_heldout_split():
+    """The flag triage raises (rules, then the model's head above its threshold) with the
+    shipped model, which never saw the held-out split."""
+    from services.categorization import triage
+    from services.categorization.cli import load_model
+
+    records = corpus.heldout_records()
+    decisions = triage.decide_many([r.text for r in records], load_model(None))
+    flagged = [d.priority == "urgent" for d in decisions]
+    hits = sum(f and r.urgent for f, r in zip(flagged, records, strict=True))
+    assert hits / sum(flagged) >= 0.93
+    assert hits / sum(r.urgent for r in records) >= 0.8
 
 
 def test_anchor_shortcut_changes_no_answer():
