@@ -66,13 +66,24 @@ def test_urgency_precision_and_recall_overall_and_by_language():
     assert urgency_scores([False], [False])["all"].precision == 1.0  # nothing raised
 
 
-def test_the_hard_urgency_set_is_never_trained_on():
+@pytest.mark.parametrize(
+    ("name", "lines", "urgent"), [("urgency.jsonl", 60, 30), ("triage.jsonl", 469, 140)]
+)
+def test_the_hard_sets_are_never_trained_on(name, lines, urgent):
     from pathlib import Path
 
-    hard, problems = corpus.read_file(Path(corpus.__file__).parent / "corpus/hard/urgency.jsonl")
-    assert problems == [] and len(hard) == 60 and sum(r.urgent for r in hard) == 30
-    known = {corpus.dedupe_key(r.text) for r in corpus.train_records() + corpus.heldout_records()}
+    hard, problems = corpus.read_file(Path(corpus.__file__).parent / "corpus/hard" / name)
+    assert problems == [] and len(hard) == lines and sum(r.urgent for r in hard) == urgent
+    known = {corpus.dedupe_key(r.text) for r in corpus.load()}
     assert not [r.text for r in hard if corpus.dedupe_key(r.text) in known]
+
+
+def test_the_hard_triage_set_labels_every_style():
+    from pathlib import Path
+
+    hard, _ = corpus.read_file(Path(corpus.__file__).parent / "corpus/hard/triage.jsonl")
+    assert {r.style for r in hard} == set(corpus.STYLES)
+    assert {r.lang for r in hard} == set(corpus.LANGS)
 
 
 def test_review_points_trade_the_review_share_for_routed_accuracy():
