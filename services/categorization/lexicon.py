@@ -164,6 +164,7 @@ def document(name: str, *, directory: Path | str | None = None) -> object:
     if data is None:
         raise LexiconError(f"{folder / name}: no such lexicon file")
     try:
-        return yaml.safe_load(data.decode("utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it
+        return yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise LexiconError(f"{folder / name}: not YAML in UTF-8: {exc}") from None

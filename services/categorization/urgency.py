@@ -210,8 +210,6 @@ def _candidates(
 def _assess(normalized: str, raw: str, *, use_anchors: bool = True) -> Urgency:
     tokens = normalized.split()
     reasons: list[str] = []
-    if _settled(normalized):
-        return Urgency("normal", reasons)
     for rule in _candidates(HAZARD_RULES, _HAZARD_INDEX, tokens, use_anchors):
         if rule.reason not in reasons and _fires(rule, normalized, hazard=True):
             reasons.append(rule.reason)
@@ -222,6 +220,8 @@ def _assess(normalized: str, raw: str, *, use_anchors: bool = True) -> Urgency:
             now = _NOW.search(normalized) is not None or _BANG.search(raw) is not None
             if now or len({rule.kind for rule in incidents}) >= 2:
                 reasons += [rule.reason for rule in incidents if rule.reason not in reasons]
+    if reasons and _settled(normalized):  # checked last: it matters only when a rule fired
+        return Urgency("normal", [])
     return Urgency("urgent" if reasons else "normal", reasons)
 
 
