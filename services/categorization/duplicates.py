@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import unicodedata
@@ -42,9 +43,20 @@ NGRAM = 4
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180  # of latitude, and of longitude at the equator
 
-# the kind of a feature, in its hash's low two bits, and its weight
-NGRAM_KIND, WORD_KIND, CONCEPT_KIND = 0, 1, 2
-WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, 3: 0.0}
+# the kind of a feature, in its hash's low two bits, and its weight: concepts of objects
+# (what is wrong: the culvert, the PDAM water) and of states (how: blocked, murky) apart
+NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND = 0, 1, 2, 3
+KINDS = (NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND)
+WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, STATE_KIND: 2.0}
+STATE_PREFIX = "~"  # a concept named "~..." in the table is a state
+# Words that negate the next one, read as "tidak" so that "tidak_X" in the table covers
+# "ra X", "mboten X" (normalize makes them "tidak") and "not X", "no X", "never X".
+NEGATORS = frozenset(
+    """
+    tidak belum not no never nor cannot cant dont doesnt didnt isnt arent wasnt werent hasnt
+    havent hadnt wont nobody without
+    """.split()
+)
 
 # Words that say nothing of the problem: function words, politeness, chat fillers (Indonesian
 # after normalisation, and the English that translate_english leaves as it is).
@@ -187,14 +199,30 @@ def stem(word: str) -> str:
     return word
 
 
+def _joined(tokens: list[str], i: int, n: int, table: dict) -> str | None:
+    """The ``n`` tokens from ``i`` joined by "_" if the concept table knows them (the last
+    one as written or stemmed: "tidak_angkut" covers "tidak diangkut"), else None."""
+    if i + n > len(tokens):
+        return None
+    head = "_".join(tokens[i : i + n - 1])
+    for last in dict.fromkeys((tokens[i + n - 1], stem(tokens[i + n - 1]))):
+        if f"{head}_{last}" in table:
+            return f"{head}_{last}"
+    return None
+
+
 def _paired(tokens: list[str], table: dict) -> list[str]:
-    """Tokens, with two that the concept table knows as a pair ("tidak_mengalir") as one."""
+    """Tokens, with two or three that the concept table knows as one ("tidak_mengalir",
+    "tidak_bisa_login") as one; negators first read as "tidak"."""
+    tokens = ["tidak" if t in NEGATORS else t for t in tokens]
     out, i = [], 0
     while i < len(tokens):
-        pair = f"{tokens[i]}_{tokens[i + 1]}" if i + 1 < len(tokens) else ""
-        if pair in table:
-            out.append(pair)
-            i += 2
+        for n in (3, 2):
+            joined = _joined(tokens, i, n, table)
+            if joined:
+                out.append(joined)
+                i += n
+                break
         else:
             out.append(tokens[i])
             i += 1
@@ -225,7 +253,8 @@ def features(text: str) -> dict[int, float]:
         stemmed = stem(word)
         names = table.get(word) or table.get(stemmed) or ()
         for name in names:
-            found[_hash(CONCEPT_KIND, name)] = WEIGHTS[CONCEPT_KIND]
+            kind = STATE_KIND if name.startswith(STATE_PREFIX) else CONCEPT_KIND
+            found[_hash(kind, name)] = WEIGHTS[kind]
         if names:  # the concept speaks for the word: its spelling adds nothing
             continue
         found[_hash(WORD_KIND, stemmed)] = WEIGHTS[WORD_KIND]
@@ -252,6 +281,98 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
         return 0.0
     shared = sum(_weight(f) for f in set(a) & set(b))
     return min(1.0, 2 * shared / total)
+
+
+# the score of a pair: learned over a few overlaps (data/duplicate_scorer.json)
+
+SCORER_PATH = Path(__file__).resolve().parent / "data" / "duplicate_scorer.json"
+FEATURES = (
+    "dice",
+    "objects",
+    "states",
+    "words",
+    "ngrams",
+    "object_clash",
+    "state_clash",
+    "one_state",
+)
+
+
+def _by_kind(sig: Sequence[int]) -> tuple[frozenset[int], ...]:
+    """A signature's features, one set per kind (the kind is in each hash's low two bits)."""
+    kinds: tuple[set[int], ...] = tuple(set() for _ in KINDS)
+    for feature in sig:
+        kinds[feature & 3].add(feature)
+    return tuple(frozenset(k) for k in kinds)
+
+
+def _dice(a: frozenset[int], b: frozenset[int]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a or b else 0.0
+
+
+def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
+    """The numbers ``FEATURES`` names, for two signatures (symmetric)."""
+    ka, kb = _by_kind(a), _by_kind(b)
+    objects_a, objects_b = ka[CONCEPT_KIND], kb[CONCEPT_KIND]
+    states_a, states_b = ka[STATE_KIND], kb[STATE_KIND]
+    return [
+        similarity(a, b),
+        _dice(objects_a, objects_b),
+        _dice(states_a, states_b),
+        _dice(ka[WORD_KIND], kb[WORD_KIND]),
+        _dice(ka[NGRAM_KIND], kb[NGRAM_KIND]),
+        float(bool(objects_a and objects_b and not objects_a & objects_b)),
+        float(bool(states_a and states_b and not states_a & states_b)),
+        float(bool(states_a) != bool(states_b)),
+    ]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A logistic regression over ``FEATURES``: P(same problem | the two texts)."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float = 0.5  # the one chosen by cross-validation (the setting's default)
+    trained_on: str = ""
+
+    def probability(self, a: Sequence[int], b: Sequence[int]) -> float:
+        return self.probability_of(pair_features(a, b))
+
+    def probability_of(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
+        return 1 / (1 + math.exp(-z)) if z > -30 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "threshold": self.threshold,
+            "trained_on": self.trained_on,
+        }
+
+    @classmethod
+    def of(cls, data: dict) -> Scorer:
+        if list(data.get("features") or []) != list(FEATURES):
+            raise ValueError(f"scorer features {data.get('features')} are not {list(FEATURES)}")
+        return cls(
+            tuple(float(w) for w in data["weights"]),
+            float(data["bias"]),
+            float(data.get("threshold", 0.5)),
+            str(data.get("trained_on", "")),
+        )
+
+
+@cache
+def scorer(path: Path = SCORER_PATH) -> Scorer:
+    """The scorer the service uses (a broken file stops it at start)."""
+    return Scorer.of(json.loads(path.read_text(encoding="utf-8")))
+
+
+def probability(a: Sequence[int], b: Sequence[int]) -> float:
+    """P(same problem) of two signatures with the shipped scorer."""
+    return scorer().probability(a, b)
 
 
 # places
