@@ -108,7 +108,7 @@ class Settings:
     enabled: bool = True
     window_days: float = 14.0
     radius_m: float = 150.0
-    min_similarity: float = 0.45
+    min_similarity: float = 0.42  # P(same problem): data/duplicate_scorer.json's threshold
     same_category: bool = False  # measured: see the README (Duplicates)
 
     @property
@@ -199,6 +199,29 @@ def stem(word: str) -> str:
     return word
 
 
+# a prefix's nasal replaces the root's first sound: menyumbat = meny + sumbat, menutup = men + tutup
+_NASAL_ROOTS = (("meny", "s"), ("peny", "s"), ("mem", "p"), ("pem", "p"), ("men", "t"))
+_NASAL_ROOTS += (("pen", "t"), ("meng", "k"), ("peng", "k"))
+
+
+def _concepts_of(word: str, table: dict) -> tuple[str, ...]:
+    """The concepts of a word the light stem misses: each suffix off ("retakan": retak, not
+    "reta" after "kan"), then each prefix off, with the root's first sound back after a
+    nasal prefix ("menyumbat": sumbat); the first form the table knows."""
+    forms = [word] + [word[: -len(s)] for s in _SUFFIXES if word.endswith(s)]
+    for form in list(forms):
+        for prefix in _PREFIXES:
+            if form.startswith(prefix) and len(form) - len(prefix) >= 3:
+                forms.append(form[len(prefix) :])
+        for prefix, sound in _NASAL_ROOTS:
+            if form.startswith(prefix) and len(form) - len(prefix) >= 3:
+                forms.append(sound + form[len(prefix) :])
+    for form in forms:
+        if form in table:
+            return table[form]
+    return ()
+
+
 def _joined(tokens: list[str], i: int, n: int, table: dict) -> str | None:
     """The ``n`` tokens from ``i`` joined by "_" if the concept table knows them (the last
     one as written or stemmed: "tidak_angkut" covers "tidak diangkut"), else None."""
@@ -251,7 +274,7 @@ def features(text: str) -> dict[int, float]:
     found: dict[int, float] = {}
     for word in _words(text):
         stemmed = stem(word)
-        names = table.get(word) or table.get(stemmed) or ()
+        names = table.get(word) or table.get(stemmed) or _concepts_of(word, table)
         for name in names:
             kind = STATE_KIND if name.startswith(STATE_PREFIX) else CONCEPT_KIND
             found[_hash(kind, name)] = WEIGHTS[kind]
@@ -295,6 +318,11 @@ FEATURES = (
     "object_clash",
     "state_clash",
     "one_state",
+    "object_and_state",
+    "object_only",
+    "rare_objects",
+    "rare_states",
+    "rare_words",
 )
 
 
@@ -306,8 +334,43 @@ def _by_kind(sig: Sequence[int]) -> tuple[frozenset[int], ...]:
     return tuple(frozenset(k) for k in kinds)
 
 
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
+_CORPUS_SKIP = ("duplicates_",)  # the pairs files are not reports of the city's corpus
+
+
+@cache
+def rarity() -> tuple[dict[int, float], float]:
+    """How rare each word and concept is in the category corpus (inverse document frequency,
+    by hash), and the rarity of one it never saw. "sampah" and "sekolah" are in many reports
+    and say little about which problem two reports of one place share; "lindi" or "railing"
+    say much. From the corpus files of the repository (read once, about a second; no model),
+    so the scores do not move with the model's version."""
+    texts = []
+    for path in sorted(CORPUS_DIR.glob("*.jsonl")):
+        if path.name.startswith(_CORPUS_SKIP):
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line).get("text") or "")
+    counts: dict[int, int] = {}
+    for text in texts:
+        for feature in features(text):
+            if feature & 3 != NGRAM_KIND:
+                counts[feature] = counts.get(feature, 0) + 1
+    n = len(texts)
+    idf = {h: math.log((n + 1) / (c + 1)) + 1 for h, c in counts.items()}
+    return idf, math.log(n + 1) + 1
+
+
 def _dice(a: frozenset[int], b: frozenset[int]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a or b else 0.0
+
+
+def _rare_dice(a: frozenset[int], b: frozenset[int]) -> float:
+    """Dice with each feature weighted by its rarity."""
+    idf, unseen = rarity()
+    total = sum(idf.get(f, unseen) for f in a) + sum(idf.get(f, unseen) for f in b)
+    return 2 * sum(idf.get(f, unseen) for f in a & b) / total if total else 0.0
 
 
 def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
@@ -315,15 +378,22 @@ def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
     ka, kb = _by_kind(a), _by_kind(b)
     objects_a, objects_b = ka[CONCEPT_KIND], kb[CONCEPT_KIND]
     states_a, states_b = ka[STATE_KIND], kb[STATE_KIND]
+    objects, states = _dice(objects_a, objects_b), _dice(states_a, states_b)
+    state_clash = float(bool(states_a and states_b and not states_a & states_b))
     return [
         similarity(a, b),
-        _dice(objects_a, objects_b),
-        _dice(states_a, states_b),
+        objects,
+        states,
         _dice(ka[WORD_KIND], kb[WORD_KIND]),
         _dice(ka[NGRAM_KIND], kb[NGRAM_KIND]),
         float(bool(objects_a and objects_b and not objects_a & objects_b)),
-        float(bool(states_a and states_b and not states_a & states_b)),
+        state_clash,
         float(bool(states_a) != bool(states_b)),
+        objects * states,
+        objects * float(not (states_a and states_b)),
+        _rare_dice(objects_a, objects_b),
+        _rare_dice(states_a, states_b),
+        _rare_dice(ka[WORD_KIND], kb[WORD_KIND]),
     ]
 
 
@@ -368,6 +438,14 @@ class Scorer:
 def scorer(path: Path = SCORER_PATH) -> Scorer:
     """The scorer the service uses (a broken file stops it at start)."""
     return Scorer.of(json.loads(path.read_text(encoding="utf-8")))
+
+
+def warm_up() -> None:
+    """Read the concept table, the scorer and the corpus rarities now (a broken file stops the
+    service at start, and the first check pays nothing)."""
+    concepts()
+    scorer()
+    rarity()
 
 
 def probability(a: Sequence[int], b: Sequence[int]) -> float:
@@ -480,7 +558,7 @@ def find_link(
         near, distance = same_place(place, case.place, settings)
         if not near:
             continue
-        score = similarity(sig, case.signature)
+        score = probability(sig, case.signature)
         if score < settings.min_similarity:
             continue
         if best is None or (case.submitted_at, case.id) < (best[0].submitted_at, best[0].id):
