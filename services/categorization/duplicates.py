@@ -49,6 +49,7 @@ NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND = 0, 1, 2, 3
 KINDS = (NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND)
 WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, STATE_KIND: 2.0}
 STATE_PREFIX = "~"  # a concept named "~..." in the table is a state
+FAMILY_PREFIX = "@"  # and one named "@..." a family of states
 # Words that negate the next one, read as "tidak" so that "tidak_X" in the table covers
 # "ra X", "mboten X" (normalize makes them "tidak") and "not X", "no X", "never X".
 NEGATORS = frozenset(
@@ -77,7 +78,7 @@ STOPWORDS = frozenset(
     setelah sebelum mana tanpa atau lalu pernah tau tahu katanya bilang kayak mungkin malah
     makin kurang lain sendiri siapa ingin pengin perlu jangan dulu soal orang seseorang
     ono ana mbok iki kui kabeh saben mung maneh maning nggih lan jare kanggo ku wis
-    parah bahaya takut total bagus apik susah
+    parah bahaya takut total bagus apik susah terpaksa numpang
     perbaiki diperbaiki perbaikan betulkan dibetulkan cek dicek lapor laporan melapor bantu dibantu
     report reported fix fixed repair repaired help check checked
     can do how now why still get one who any up along could all what does keep two over way
@@ -93,6 +94,9 @@ PLACE_WORDS = frozenset(
     jl jln jalan raya gang gg rt rw no nomor kelurahan kel kecamatan kec kota pekalongan
     desa kampung perumahan perum blok lingkungan wilayah daerah area lokasi alamat
     front behind next near street road lane village district area
+    alun hayam wuruk merdeka banjarsari kurinci grogolan gajah mada sultan agung loji diponegoro
+    sutomo imam bonjol setono jlamprang jetayu mansyur sriwijaya slamet ponolawen wahidin
+    kencana stasiun terminal tikungan simpang perempatan prapatan pertigaan
     """.split()
 )
 # "jalan" is also a road's surface: it stays a word when nothing else says "road" (see _words)
@@ -108,7 +112,7 @@ class Settings:
     enabled: bool = True
     window_days: float = 14.0
     radius_m: float = 150.0
-    min_similarity: float = 0.42  # P(same problem): data/duplicate_scorer.json's threshold
+    min_similarity: float = 0.54  # P(same problem): data/duplicate_scorer.json's threshold
     same_category: bool = False  # measured: see the README (Duplicates)
 
     @property
@@ -169,15 +173,40 @@ class Link:
 def concepts(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
     """word -> the concepts it names (the TSV file; a broken line stops the service)."""
     found: dict[str, list[str]] = {}
+    for name, words in _table_lines(path):
+        if not name.startswith(FAMILY_PREFIX):
+            for word in words:
+                found.setdefault(word, []).append(name)
+    return {word: tuple(dict.fromkeys(names)) for word, names in found.items()}
+
+
+@cache
+def families(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
+    """state -> the families it belongs to ("@outage": "~mati", "~gelap", ...)."""
+    found: dict[str, list[str]] = {}
+    for name, states in _table_lines(path):
+        if name.startswith(FAMILY_PREFIX):
+            for state in states:
+                found.setdefault(state, []).append(name)
+    return {state: tuple(names) for state, names in found.items()}
+
+
+@cache
+def family_hashes(path: Path = CONCEPTS_PATH) -> frozenset[int]:
+    """The hashes of the families (state-kind features that are families, not states)."""
+    return frozenset(_hash(STATE_KIND, f) for names in families(path).values() for f in names)
+
+
+def _table_lines(path: Path) -> list[tuple[str, list[str]]]:
+    lines = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         name, sep, words = line.partition("\t")
         if not sep or not name.strip() or not words.split():
             raise ValueError(f"{path}:{number}: expected a concept, a tab and its words")
-        for word in words.split():
-            found.setdefault(word, []).append(name.strip())
-    return {word: tuple(dict.fromkeys(names)) for word, names in found.items()}
+        lines.append((name.strip(), words.split()))
+    return lines
 
 
 @cache
@@ -278,6 +307,8 @@ def features(text: str) -> dict[int, float]:
         for name in names:
             kind = STATE_KIND if name.startswith(STATE_PREFIX) else CONCEPT_KIND
             found[_hash(kind, name)] = WEIGHTS[kind]
+            for family in families().get(name, ()) if kind == STATE_KIND else ():
+                found[_hash(STATE_KIND, family)] = WEIGHTS[STATE_KIND]
         if names:  # the concept speaks for the word: its spelling adds nothing
             continue
         found[_hash(WORD_KIND, stemmed)] = WEIGHTS[WORD_KIND]
@@ -323,6 +354,8 @@ FEATURES = (
     "rare_objects",
     "rare_states",
     "rare_words",
+    "families",
+    "family_clash",
 )
 
 
@@ -377,7 +410,9 @@ def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
     """The numbers ``FEATURES`` names, for two signatures (symmetric)."""
     ka, kb = _by_kind(a), _by_kind(b)
     objects_a, objects_b = ka[CONCEPT_KIND], kb[CONCEPT_KIND]
-    states_a, states_b = ka[STATE_KIND], kb[STATE_KIND]
+    family = family_hashes()
+    states_a, states_b = ka[STATE_KIND] - family, kb[STATE_KIND] - family
+    families_a, families_b = ka[STATE_KIND] & family, kb[STATE_KIND] & family
     objects, states = _dice(objects_a, objects_b), _dice(states_a, states_b)
     state_clash = float(bool(states_a and states_b and not states_a & states_b))
     return [
@@ -394,6 +429,8 @@ def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
         _rare_dice(objects_a, objects_b),
         _rare_dice(states_a, states_b),
         _rare_dice(ka[WORD_KIND], kb[WORD_KIND]),
+        _dice(families_a, families_b),
+        float(bool(families_a and families_b and not families_a & families_b)),
     ]
 
 

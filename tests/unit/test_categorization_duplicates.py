@@ -372,6 +372,17 @@ def test_negators_and_affixes_reach_the_concepts():
     assert d._concepts_of("xyzzy", table) == ()
 
 
+def test_related_states_share_a_family_and_families_are_no_words():
+    assert "@outage" in d.families()["~mati"] and "@outage" in d.families()["~gelap"]
+    assert not any(name.startswith("@") for names in d.concepts().values() for name in names)
+    dead = dict(
+        zip(d.FEATURES, d.pair_features(*map(d.signature, ("lampu mati", "gelap"))), strict=True)
+    )
+    assert dead["states"] == 0 and dead["families"] == 1 and dead["family_clash"] == 0
+    other = d.pair_features(*map(d.signature, ("air pdam mati", "air pdam keruh")))
+    assert dict(zip(d.FEATURES, other, strict=True))["family_clash"] == 1
+
+
 def test_rare_words_weigh_more_than_every_report_s_words():
     idf, unseen = d.rarity()
     common = idf[d._hash(d.CONCEPT_KIND, "sampah")]
