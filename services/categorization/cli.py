@@ -3,7 +3,7 @@
 suara classify < in.jsonl > out.jsonl     # {"text": ...} -> {"category", "confidence", ...}
 suara eval [FILE.jsonl]                   # default: the corpus held-out split
 suara train [--output PATH] [--extra FILE.jsonl] [--mongo-uri URI]
-suara pairs FILE.jsonl [--same-category]  # "me too": {"a", "b", "same"} -> precision, recall, F1
+suara pairs FILE.jsonl... [--same-category] [--fit]  # "me too": {"a", "b", "same"} -> P/R/F1
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 # pairs
 
-SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 def read_pairs(path: Path) -> list[dict]:
@@ -257,15 +257,11 @@ def _format_scores(threshold: float, scores: duplicates.PairScores) -> str:
     )
 
 
-def _cmd_pairs(args: argparse.Namespace) -> int:
-    settings = duplicates.Settings.of(config.duplicate_settings())
-    pairs = read_pairs(Path(args.file))
-    if not pairs:
-        _log("suara pairs: no valid pairs")
-        return 2
+def _pair_scores(pairs: list[dict], args: argparse.Namespace) -> list[tuple[float, bool]]:
+    """Each pair's score with the shipped scorer (P(same problem)), and its label."""
     scored = [
         (
-            duplicates.similarity(duplicates.signature(p["a"]), duplicates.signature(p["b"])),
+            duplicates.probability(duplicates.signature(p["a"]), duplicates.signature(p["b"])),
             p["same"],
         )
         for p in pairs
@@ -277,6 +273,41 @@ def _cmd_pairs(args: argparse.Namespace) -> int:
         scored = [
             (score if ok else 0.0, same) for (score, same), ok in zip(scored, agree, strict=True)
         ]
+    return scored
+
+
+def _print_sweep(scored: list[tuple[float, bool]], chosen: float) -> None:
+    print("threshold  precision  recall      F1    tp   fp   fn   tn")
+    for threshold in sorted({*SWEEP, chosen}):
+        line = _format_scores(threshold, duplicates.pair_scores(scored, threshold))
+        print(line + ("  <- configured" if threshold == chosen else ""))
+
+
+def _print_failures(pairs: list[dict], scored: list[tuple[float, bool]], threshold: float) -> None:
+    """Missed links and false links, by the pairs' ``note`` (when they have one)."""
+    by_note: dict[str, list[int]] = {}
+    for pair, (score, same) in zip(pairs, scored, strict=True):
+        counts = by_note.setdefault(str(pair.get("note") or "-"), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += same and score < threshold
+        counts[2] += (not same) and score >= threshold
+    if len(by_note) == 1 and "-" in by_note:
+        return
+    print("\nnote                                   pairs  missed  false links")
+    worst_first = sorted(by_note.items(), key=lambda item: (-sum(item[1][1:]), item[0]))
+    for note, (n, missed, false) in worst_first:
+        print(f"{note[:38]:<38} {n:>6} {missed:>7} {false:>12}")
+
+
+def _cmd_pairs(args: argparse.Namespace) -> int:
+    settings = duplicates.Settings.of(config.duplicate_settings())
+    pairs = [p for path in args.file for p in read_pairs(Path(path))]
+    if not pairs:
+        _log("suara pairs: no valid pairs")
+        return 2
+    if args.fit:
+        return _fit_pairs(pairs, args)
+    scored = _pair_scores(pairs, args)
     chosen = duplicates.pair_scores(scored, settings.min_similarity)
     same = sum(p["same"] for p in pairs)
     print(
@@ -285,10 +316,36 @@ def _cmd_pairs(args: argparse.Namespace) -> int:
         + (", same predicted category required" if args.same_category else "")
     )
     print(f"precision {chosen.precision:.3f}  recall {chosen.recall:.3f}  F1 {chosen.f1:.3f}\n")
-    print("threshold  precision  recall      F1    tp   fp   fn   tn")
-    for threshold in sorted({*SWEEP, settings.min_similarity}):
-        line = _format_scores(threshold, duplicates.pair_scores(scored, threshold))
-        print(line + ("  <- configured" if threshold == settings.min_similarity else ""))
+    _print_sweep(scored, settings.min_similarity)
+    _print_failures(pairs, scored, settings.min_similarity)
+    return 0
+
+
+def _fit_pairs(pairs: list[dict], args: argparse.Namespace) -> int:
+    """Cross-validate the pair scorer by place (``group``, else the file's kelurahan), choose
+    the threshold on the out-of-fold scores (best F1 with precision >= --min-precision), then
+    fit on every pair and write the scorer with that threshold."""
+    from services.categorization import duplicate_fit
+
+    rows = [
+        duplicates.pair_features(duplicates.signature(p["a"]), duplicates.signature(p["b"]))
+        for p in pairs
+    ]
+    labels = [p["same"] for p in pairs]
+    groups = [str(p.get("group") or p.get("kelurahan") or i) for i, p in enumerate(pairs)]
+    oof = duplicate_fit.cross_validated(rows, labels, groups, args.folds, args.c)
+    out_of_fold = list(zip(oof, labels, strict=True))
+    threshold, cv = duplicate_fit.best_threshold(out_of_fold, args.min_precision)
+    print(
+        f"{len(pairs)} pairs, {len(set(groups))} places, {args.folds}-fold CV by place: at "
+        f"{threshold:.2f} precision {cv.precision:.3f}  recall {cv.recall:.3f}  F1 {cv.f1:.3f}"
+    )
+    _print_sweep(out_of_fold, threshold)
+    scorer = duplicate_fit.fit(rows, labels, args.c)
+    scorer = duplicates.Scorer(scorer.weights, scorer.bias, threshold, ", ".join(args.file))
+    Path(args.output).write_text(json.dumps(scorer.as_dict(), indent=2) + "\n", encoding="utf-8")
+    print(f"\nweights: {dict(zip(duplicates.FEATURES, scorer.weights, strict=True))}")
+    print(f"scorer -> {args.output} (threshold {threshold:.2f})")
     return 0
 
 
@@ -327,8 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
         '(JSONL {"a", "b", "same"}) at SUARA_DUPLICATE_MIN_SIMILARITY, and a threshold sweep',
     )
     pairs_.add_argument(
-        "file", help="JSONL pairs, e.g. services/categorization/corpus/duplicates_dev.jsonl"
+        "file",
+        nargs="+",
+        help="JSONL pairs, e.g. services/categorization/corpus/duplicates_dev.jsonl",
     )
+    pairs_.add_argument(
+        "--fit",
+        action="store_true",
+        help="learn the pair scorer instead: CV by place, threshold, write --output",
+    )
+    pairs_.add_argument("--output", default=str(duplicates.SCORER_PATH), help="scorer file")
+    pairs_.add_argument("--folds", type=int, default=5)
+    pairs_.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
+    pairs_.add_argument("--min-precision", type=float, default=0.9)
     pairs_.add_argument(
         "--same-category",
         action="store_true",

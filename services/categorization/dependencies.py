@@ -11,7 +11,7 @@ from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
-from services.categorization import modelstore, triage
+from services.categorization import duplicates, modelstore, triage
 from services.categorization.classifier import Model
 from shared.mongo import connect
 
@@ -35,6 +35,7 @@ class ActiveModel(DependencyProvider):
         # in setup, not start: every setup ends before any entrypoint starts consuming
         self.model = self._from_database() or tpool.execute(_default_model)
         tpool.execute(triage.warm_up, self.model)  # not inside the first request
+        tpool.execute(duplicates.warm_up)  # the me-too tables: about a second, once
         log.info("categorization model %s", self.model.version)
 
     def stop(self):

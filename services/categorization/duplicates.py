@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import unicodedata
@@ -42,9 +43,21 @@ NGRAM = 4
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180  # of latitude, and of longitude at the equator
 
-# the kind of a feature, in its hash's low two bits, and its weight
-NGRAM_KIND, WORD_KIND, CONCEPT_KIND = 0, 1, 2
-WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, 3: 0.0}
+# the kind of a feature, in its hash's low two bits, and its weight: concepts of objects
+# (what is wrong: the culvert, the PDAM water) and of states (how: blocked, murky) apart
+NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND = 0, 1, 2, 3
+KINDS = (NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND)
+WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, STATE_KIND: 2.0}
+STATE_PREFIX = "~"  # a concept named "~..." in the table is a state
+FAMILY_PREFIX = "@"  # and one named "@..." a family of states
+# Words that negate the next one, read as "tidak" so that "tidak_X" in the table covers
+# "ra X", "mboten X" (normalize makes them "tidak") and "not X", "no X", "never X".
+NEGATORS = frozenset(
+    """
+    tidak belum not no never nor cannot cant dont doesnt didnt isnt arent wasnt werent hasnt
+    havent hadnt wont nobody without
+    """.split()
+)
 
 # Words that say nothing of the problem: function words, politeness, chat fillers (Indonesian
 # after normalisation, and the English that translate_english leaves as it is).
@@ -65,7 +78,7 @@ STOPWORDS = frozenset(
     setelah sebelum mana tanpa atau lalu pernah tau tahu katanya bilang kayak mungkin malah
     makin kurang lain sendiri siapa ingin pengin perlu jangan dulu soal orang seseorang
     ono ana mbok iki kui kabeh saben mung maneh maning nggih lan jare kanggo ku wis
-    parah bahaya takut total bagus apik susah
+    parah bahaya takut total bagus apik susah terpaksa numpang
     perbaiki diperbaiki perbaikan betulkan dibetulkan cek dicek lapor laporan melapor bantu dibantu
     report reported fix fixed repair repaired help check checked
     can do how now why still get one who any up along could all what does keep two over way
@@ -81,6 +94,9 @@ PLACE_WORDS = frozenset(
     jl jln jalan raya gang gg rt rw no nomor kelurahan kel kecamatan kec kota pekalongan
     desa kampung perumahan perum blok lingkungan wilayah daerah area lokasi alamat
     front behind next near street road lane village district area
+    alun hayam wuruk merdeka banjarsari kurinci grogolan gajah mada sultan agung loji diponegoro
+    sutomo imam bonjol setono jlamprang jetayu mansyur sriwijaya slamet ponolawen wahidin
+    kencana stasiun terminal tikungan simpang perempatan prapatan pertigaan
     """.split()
 )
 # "jalan" is also a road's surface: it stays a word when nothing else says "road" (see _words)
@@ -96,7 +112,7 @@ class Settings:
     enabled: bool = True
     window_days: float = 14.0
     radius_m: float = 150.0
-    min_similarity: float = 0.45
+    min_similarity: float = 0.54  # P(same problem): data/duplicate_scorer.json's threshold
     same_category: bool = False  # measured: see the README (Duplicates)
 
     @property
@@ -157,15 +173,40 @@ class Link:
 def concepts(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
     """word -> the concepts it names (the TSV file; a broken line stops the service)."""
     found: dict[str, list[str]] = {}
+    for name, words in _table_lines(path):
+        if not name.startswith(FAMILY_PREFIX):
+            for word in words:
+                found.setdefault(word, []).append(name)
+    return {word: tuple(dict.fromkeys(names)) for word, names in found.items()}
+
+
+@cache
+def families(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
+    """state -> the families it belongs to ("@outage": "~mati", "~gelap", ...)."""
+    found: dict[str, list[str]] = {}
+    for name, states in _table_lines(path):
+        if name.startswith(FAMILY_PREFIX):
+            for state in states:
+                found.setdefault(state, []).append(name)
+    return {state: tuple(names) for state, names in found.items()}
+
+
+@cache
+def family_hashes(path: Path = CONCEPTS_PATH) -> frozenset[int]:
+    """The hashes of the families (state-kind features that are families, not states)."""
+    return frozenset(_hash(STATE_KIND, f) for names in families(path).values() for f in names)
+
+
+def _table_lines(path: Path) -> list[tuple[str, list[str]]]:
+    lines = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         name, sep, words = line.partition("\t")
         if not sep or not name.strip() or not words.split():
             raise ValueError(f"{path}:{number}: expected a concept, a tab and its words")
-        for word in words.split():
-            found.setdefault(word, []).append(name.strip())
-    return {word: tuple(dict.fromkeys(names)) for word, names in found.items()}
+        lines.append((name.strip(), words.split()))
+    return lines
 
 
 @cache
@@ -187,14 +228,53 @@ def stem(word: str) -> str:
     return word
 
 
+# a prefix's nasal replaces the root's first sound: menyumbat = meny + sumbat, menutup = men + tutup
+_NASAL_ROOTS = (("meny", "s"), ("peny", "s"), ("mem", "p"), ("pem", "p"), ("men", "t"))
+_NASAL_ROOTS += (("pen", "t"), ("meng", "k"), ("peng", "k"))
+
+
+def _concepts_of(word: str, table: dict) -> tuple[str, ...]:
+    """The concepts of a word the light stem misses: each suffix off ("retakan": retak, not
+    "reta" after "kan"), then each prefix off, with the root's first sound back after a
+    nasal prefix ("menyumbat": sumbat); the first form the table knows."""
+    forms = [word] + [word[: -len(s)] for s in _SUFFIXES if word.endswith(s)]
+    for form in list(forms):
+        for prefix in _PREFIXES:
+            if form.startswith(prefix) and len(form) - len(prefix) >= 3:
+                forms.append(form[len(prefix) :])
+        for prefix, sound in _NASAL_ROOTS:
+            if form.startswith(prefix) and len(form) - len(prefix) >= 3:
+                forms.append(sound + form[len(prefix) :])
+    for form in forms:
+        if form in table:
+            return table[form]
+    return ()
+
+
+def _joined(tokens: list[str], i: int, n: int, table: dict) -> str | None:
+    """The ``n`` tokens from ``i`` joined by "_" if the concept table knows them (the last
+    one as written or stemmed: "tidak_angkut" covers "tidak diangkut"), else None."""
+    if i + n > len(tokens):
+        return None
+    head = "_".join(tokens[i : i + n - 1])
+    for last in dict.fromkeys((tokens[i + n - 1], stem(tokens[i + n - 1]))):
+        if f"{head}_{last}" in table:
+            return f"{head}_{last}"
+    return None
+
+
 def _paired(tokens: list[str], table: dict) -> list[str]:
-    """Tokens, with two that the concept table knows as a pair ("tidak_mengalir") as one."""
+    """Tokens, with two or three that the concept table knows as one ("tidak_mengalir",
+    "tidak_bisa_login") as one; negators first read as "tidak"."""
+    tokens = ["tidak" if t in NEGATORS else t for t in tokens]
     out, i = [], 0
     while i < len(tokens):
-        pair = f"{tokens[i]}_{tokens[i + 1]}" if i + 1 < len(tokens) else ""
-        if pair in table:
-            out.append(pair)
-            i += 2
+        for n in (3, 2):
+            joined = _joined(tokens, i, n, table)
+            if joined:
+                out.append(joined)
+                i += n
+                break
         else:
             out.append(tokens[i])
             i += 1
@@ -223,9 +303,12 @@ def features(text: str) -> dict[int, float]:
     found: dict[int, float] = {}
     for word in _words(text):
         stemmed = stem(word)
-        names = table.get(word) or table.get(stemmed) or ()
+        names = table.get(word) or table.get(stemmed) or _concepts_of(word, table)
         for name in names:
-            found[_hash(CONCEPT_KIND, name)] = WEIGHTS[CONCEPT_KIND]
+            kind = STATE_KIND if name.startswith(STATE_PREFIX) else CONCEPT_KIND
+            found[_hash(kind, name)] = WEIGHTS[kind]
+            for family in families().get(name, ()) if kind == STATE_KIND else ():
+                found[_hash(STATE_KIND, family)] = WEIGHTS[STATE_KIND]
         if names:  # the concept speaks for the word: its spelling adds nothing
             continue
         found[_hash(WORD_KIND, stemmed)] = WEIGHTS[WORD_KIND]
@@ -252,6 +335,159 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
         return 0.0
     shared = sum(_weight(f) for f in set(a) & set(b))
     return min(1.0, 2 * shared / total)
+
+
+# the score of a pair: learned over a few overlaps (data/duplicate_scorer.json)
+
+SCORER_PATH = Path(__file__).resolve().parent / "data" / "duplicate_scorer.json"
+FEATURES = (
+    "dice",
+    "objects",
+    "states",
+    "words",
+    "ngrams",
+    "object_clash",
+    "state_clash",
+    "one_state",
+    "object_and_state",
+    "object_only",
+    "rare_objects",
+    "rare_states",
+    "rare_words",
+    "families",
+    "family_clash",
+)
+
+
+def _by_kind(sig: Sequence[int]) -> tuple[frozenset[int], ...]:
+    """A signature's features, one set per kind (the kind is in each hash's low two bits)."""
+    kinds: tuple[set[int], ...] = tuple(set() for _ in KINDS)
+    for feature in sig:
+        kinds[feature & 3].add(feature)
+    return tuple(frozenset(k) for k in kinds)
+
+
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
+_CORPUS_SKIP = ("duplicates_",)  # the pairs files are not reports of the city's corpus
+
+
+@cache
+def rarity() -> tuple[dict[int, float], float]:
+    """How rare each word and concept is in the category corpus (inverse document frequency,
+    by hash), and the rarity of one it never saw. "sampah" and "sekolah" are in many reports
+    and say little about which problem two reports of one place share; "lindi" or "railing"
+    say much. From the corpus files of the repository (read once, about a second; no model),
+    so the scores do not move with the model's version."""
+    texts = []
+    for path in sorted(CORPUS_DIR.glob("*.jsonl")):
+        if path.name.startswith(_CORPUS_SKIP):
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line).get("text") or "")
+    counts: dict[int, int] = {}
+    for text in texts:
+        for feature in features(text):
+            if feature & 3 != NGRAM_KIND:
+                counts[feature] = counts.get(feature, 0) + 1
+    n = len(texts)
+    idf = {h: math.log((n + 1) / (c + 1)) + 1 for h, c in counts.items()}
+    return idf, math.log(n + 1) + 1
+
+
+def _dice(a: frozenset[int], b: frozenset[int]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a or b else 0.0
+
+
+def _rare_dice(a: frozenset[int], b: frozenset[int]) -> float:
+    """Dice with each feature weighted by its rarity."""
+    idf, unseen = rarity()
+    total = sum(idf.get(f, unseen) for f in a) + sum(idf.get(f, unseen) for f in b)
+    return 2 * sum(idf.get(f, unseen) for f in a & b) / total if total else 0.0
+
+
+def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
+    """The numbers ``FEATURES`` names, for two signatures (symmetric)."""
+    ka, kb = _by_kind(a), _by_kind(b)
+    objects_a, objects_b = ka[CONCEPT_KIND], kb[CONCEPT_KIND]
+    family = family_hashes()
+    states_a, states_b = ka[STATE_KIND] - family, kb[STATE_KIND] - family
+    families_a, families_b = ka[STATE_KIND] & family, kb[STATE_KIND] & family
+    objects, states = _dice(objects_a, objects_b), _dice(states_a, states_b)
+    state_clash = float(bool(states_a and states_b and not states_a & states_b))
+    return [
+        similarity(a, b),
+        objects,
+        states,
+        _dice(ka[WORD_KIND], kb[WORD_KIND]),
+        _dice(ka[NGRAM_KIND], kb[NGRAM_KIND]),
+        float(bool(objects_a and objects_b and not objects_a & objects_b)),
+        state_clash,
+        float(bool(states_a) != bool(states_b)),
+        objects * states,
+        objects * float(not (states_a and states_b)),
+        _rare_dice(objects_a, objects_b),
+        _rare_dice(states_a, states_b),
+        _rare_dice(ka[WORD_KIND], kb[WORD_KIND]),
+        _dice(families_a, families_b),
+        float(bool(families_a and families_b and not families_a & families_b)),
+    ]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A logistic regression over ``FEATURES``: P(same problem | the two texts)."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float = 0.5  # the one chosen by cross-validation (the setting's default)
+    trained_on: str = ""
+
+    def probability(self, a: Sequence[int], b: Sequence[int]) -> float:
+        return self.probability_of(pair_features(a, b))
+
+    def probability_of(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
+        return 1 / (1 + math.exp(-z)) if z > -30 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "threshold": self.threshold,
+            "trained_on": self.trained_on,
+        }
+
+    @classmethod
+    def of(cls, data: dict) -> Scorer:
+        if list(data.get("features") or []) != list(FEATURES):
+            raise ValueError(f"scorer features {data.get('features')} are not {list(FEATURES)}")
+        return cls(
+            tuple(float(w) for w in data["weights"]),
+            float(data["bias"]),
+            float(data.get("threshold", 0.5)),
+            str(data.get("trained_on", "")),
+        )
+
+
+@cache
+def scorer(path: Path = SCORER_PATH) -> Scorer:
+    """The scorer the service uses (a broken file stops it at start)."""
+    return Scorer.of(json.loads(path.read_text(encoding="utf-8")))
+
+
+def warm_up() -> None:
+    """Read the concept table, the scorer and the corpus rarities now (a broken file stops the
+    service at start, and the first check pays nothing)."""
+    concepts()
+    scorer()
+    rarity()
+
+
+def probability(a: Sequence[int], b: Sequence[int]) -> float:
+    """P(same problem) of two signatures with the shipped scorer."""
+    return scorer().probability(a, b)
 
 
 # places
@@ -359,7 +595,7 @@ def find_link(
         near, distance = same_place(place, case.place, settings)
         if not near:
             continue
-        score = similarity(sig, case.signature)
+        score = probability(sig, case.signature)
         if score < settings.min_similarity:
             continue
         if best is None or (case.submitted_at, case.id) < (best[0].submitted_at, best[0].id):

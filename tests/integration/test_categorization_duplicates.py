@@ -27,6 +27,8 @@ ENGLISH = (
     "overflows onto the road"
 )
 FENCE = "Pagar sekolah SD Negeri 2 Kergon roboh kena angin, bahaya buat anak-anak"
+# the same culvert, another failure: its concrete cover broke (a problem of its own)
+COVER = "Tutup gorong-gorong depan SDN 2 Kergon pecah dan ambrol, ada anak hampir terperosok"
 SETTINGS = duplicates.Settings()
 STATUS_QUEUE = topology.event_queue_name("categorization", "feedback.status_changed")
 RECEIVED_QUEUE = topology.event_queue_name("categorization", "feedback.received")
@@ -184,12 +186,22 @@ def test_a_repeat_links_nothing_new_and_publishes_nothing_new(db, categorize):
     (suspected,) = categorize.published.of("feedback.duplicate_suspected", second)
     assert suspected["similar_to"] == first and suspected["kelurahan"] == "Bendan Kergon"
     assert 0 < suspected["distance_m"] < 45 and suspected["category"] == "flooding"
+    assert SETTINGS.min_similarity <= suspected["similarity"] <= 1  # the scorer's probability
     count = len(categorize.published)
 
     assert not categorize(received(second, ENGLISH, NEAR))
     assert len(categorize.published) == count
     assert store.get(db, second)["duplicates"]["similar_to"] == first
     assert set(place_ids(db, second)) == set(store.get(db, second)["duplicates"]["home_keys"])
+
+
+def test_the_same_culvert_failing_otherwise_starts_a_cluster_of_its_own(db, categorize):
+    first, cover = fid(), fid()
+    assert categorize(received(first, WHATSAPP, hours_ago=1))
+    assert categorize(received(cover, COVER, NEAR))
+    (alone,) = categorize.published.of("feedback.categorized", cover)
+    assert (alone["cluster_id"], alone["similar_to"]) == (cover, None)
+    assert categorize.published.of("feedback.duplicate_suspected", cover) == []
 
 
 def test_a_repeat_files_the_case_a_crash_left_out(db, categorize):

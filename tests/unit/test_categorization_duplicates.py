@@ -1,5 +1,6 @@
-""" "Me too" (services/categorization/duplicates.py): signatures, similarity, places, the
-decision, and what the place documents hold."""
+""" "Me too" (services/categorization/duplicates.py): signatures, similarity, the pair scorer,
+places, the decision, and what the place documents hold; the scorer's learning
+(duplicate_fit.py) and ``suara pairs``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ EN = "The culvert in front of SD Negeri 2 Kergon is blocked, water overflows ont
 OTHER = "Pagar sekolah SD Negeri 2 Kergon roboh kena angin, bahaya buat anak-anak"
 SCHOOL = (-6.8905, 109.6702)
 DEV_PAIRS = Path("services/categorization/corpus/duplicates_dev.jsonl")
+TRAIN_PAIRS = Path("services/categorization/corpus/duplicates_train.jsonl")
 
 
 def north(lat: float, metres: float) -> float:
@@ -44,11 +46,12 @@ def test_a_signature_is_small_sorted_ints_and_the_same_for_the_same_text():
     assert len(d.signature(long)) == d.SIGNATURE_SIZE
 
 
-def test_one_problem_in_whatsapp_indonesian_and_english_is_similar_another_is_not():
-    same = d.similarity(d.signature(WA), d.signature(EN))
-    other = d.similarity(d.signature(WA), d.signature(OTHER))
+def test_one_problem_in_whatsapp_indonesian_and_english_is_likely_the_same_another_is_not():
+    same = d.probability(d.signature(WA), d.signature(EN))
+    other = d.probability(d.signature(WA), d.signature(OTHER))
     assert same >= SETTINGS.min_similarity > other
     assert d.similarity(d.signature(WA), d.signature(WA)) == pytest.approx(1.0)
+    assert d.probability(d.signature(WA), d.signature(WA)) > 0.9
 
 
 def test_similarity_is_symmetric_bounded_and_zero_for_nothing_in_common():
@@ -66,7 +69,7 @@ def test_place_words_and_the_kelurahan_name_do_not_make_two_problems_alike():
 
 def test_concepts_join_spellings_and_languages_and_pairs_of_tokens():
     table = d.concepts()
-    assert {"sumbat"} <= set(table["mampet"]) and table["buntu"] == table["mampet"]
+    assert {"~sumbat"} <= set(table["mampet"]) and table["buntu"] == table["mampet"]
     sig = set(d.signature("air PDAM tidak mengalir"))
     assert set(d.signature("pdam mati")) <= sig | set(d.signature("pdam mati"))
     assert d.similarity(d.signature("PDAM mati"), d.signature("air PDAM tidak mengalir")) > 0.5
@@ -309,11 +312,145 @@ def test_the_dev_pairs_are_well_formed_and_the_text_decision_scores_on_them():
     rows = [json.loads(line) for line in DEV_PAIRS.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 80 and {r["same"] for r in rows} == {True, False}
     hits = [
-        (d.similarity(d.signature(r["a"]), d.signature(r["b"])) >= SETTINGS.min_similarity)
+        (d.probability(d.signature(r["a"]), d.signature(r["b"])) >= SETTINGS.min_similarity)
         == r["same"]
         for r in rows
     ]
     assert sum(hits) / len(hits) >= 0.9
+
+
+def test_the_training_pairs_are_balanced_and_grouped_by_place():
+    rows = [json.loads(line) for line in TRAIN_PAIRS.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 300 and abs(sum(r["same"] for r in rows) - len(rows) / 2) <= 10
+    assert all(r["a"].strip() and r["b"].strip() and r["group"] and r["kelurahan"] for r in rows)
+    assert {r["category"] for r in rows} >= {"roads", "water", "waste", "other", "health"}
+
+
+# the pair scorer
+
+NO_WATER = "Air PDAM di Perum Medono mati tiga hari, tidak keluar sama sekali"
+NO_WATER_JV = "pdam perum medono ra mili wis 3 dino"
+BROWN_WATER = "Air PDAM di Perum Medono keruh kecoklatan dan bau"
+UNCOLLECTED = "Sampah di TPS Krapyak sudah lima hari tidak diangkut"
+BURNT = "Ada yang membakar sampah di TPS Krapyak tiap sore, asapnya masuk rumah"
+POTHOLE = "Jalan depan Pasar Podosugih berlubang besar, motor jatuh"
+RAILING = "Pagar pembatas jembatan dekat Pasar Podosugih retak dan miring"
+
+
+def p(a: str, b: str) -> float:
+    return d.probability(d.signature(a), d.signature(b))
+
+
+def test_the_same_object_failing_otherwise_is_another_problem():
+    threshold = SETTINGS.min_similarity
+    assert p(NO_WATER, NO_WATER_JV) >= threshold
+    assert p(NO_WATER, BROWN_WATER) < threshold and p(NO_WATER_JV, BROWN_WATER) < threshold
+    assert p(UNCOLLECTED, "tps krapyak uwuh numpuk ra diangkut") >= threshold
+    assert p(UNCOLLECTED, BURNT) < threshold
+    assert p(POTHOLE, "Big pothole in front of Podosugih market, bikes fall in") >= threshold
+    assert p(POTHOLE, RAILING) < threshold
+
+
+def test_pair_features_are_symmetric_and_name_the_kinds_apart():
+    a, b = d.signature(NO_WATER), d.signature(BROWN_WATER)
+    features = dict(zip(d.FEATURES, d.pair_features(a, b), strict=True))
+    assert d.pair_features(a, b) == d.pair_features(b, a)
+    assert features["objects"] > 0 and features["states"] == 0 and features["state_clash"] == 1
+    assert all(0 <= x <= 1 for x in features.values())
+    assert d.pair_features((), ()) == [0.0] * len(d.FEATURES)
+    assert 0 <= p("", "") <= 1
+
+
+def test_negators_and_affixes_reach_the_concepts():
+    table = d.concepts()
+    assert "~tidak_air" in table["tidak_mili"]
+    assert d._paired(["ra", "mili"], table) == ["ra", "mili"]  # normalize makes "ra" "tidak"
+    assert d._paired(["not", "running"], table) == ["tidak_running"]
+    assert d._paired(["tidak", "diangkut"], table) == ["tidak_angkut"]  # the stem, if need be
+    assert "~retak" in d._concepts_of("retakan", table)  # not "reta" after "kan"
+    assert d._concepts_of("menyumbat", table) == table["sumbat"]  # meny + sumbat
+    assert d._concepts_of("xyzzy", table) == ()
+
+
+def test_related_states_share_a_family_and_families_are_no_words():
+    assert "@outage" in d.families()["~mati"] and "@outage" in d.families()["~gelap"]
+    assert not any(name.startswith("@") for names in d.concepts().values() for name in names)
+    dead = dict(
+        zip(d.FEATURES, d.pair_features(*map(d.signature, ("lampu mati", "gelap"))), strict=True)
+    )
+    assert dead["states"] == 0 and dead["families"] == 1 and dead["family_clash"] == 0
+    other = d.pair_features(*map(d.signature, ("air pdam mati", "air pdam keruh")))
+    assert dict(zip(d.FEATURES, other, strict=True))["family_clash"] == 1
+
+
+def test_rare_words_weigh_more_than_every_report_s_words():
+    idf, unseen = d.rarity()
+    common = idf[d._hash(d.CONCEPT_KIND, "sampah")]
+    assert common < idf.get(d._hash(d.CONCEPT_KIND, "lindi"), unseen) <= unseen
+
+
+def test_the_scorer_file_is_the_default_threshold_and_a_wrong_one_stops(tmp_path):
+    scorer = d.scorer()
+    assert scorer.threshold == SETTINGS.min_similarity == d.Settings().min_similarity
+    assert len(scorer.weights) == len(d.FEATURES)
+    assert d.Scorer.of(scorer.as_dict()) == scorer
+    with pytest.raises(ValueError, match="features"):
+        d.Scorer.of({**scorer.as_dict(), "features": ["dice"]})
+    assert d.Scorer((0.0,) * len(d.FEATURES), -100.0).probability_of([1] * len(d.FEATURES)) == 0
+
+
+def test_a_pair_is_scored_in_well_under_a_tenth_of_a_millisecond():
+    import time
+
+    sigs = [d.signature(t) for t in (NO_WATER, BROWN_WATER, UNCOLLECTED, BURNT, POTHOLE, WA)]
+    d.probability(sigs[0], sigs[1])
+    started = time.perf_counter()
+    for _ in range(50):
+        for a in sigs:
+            for b in sigs:
+                d.probability(a, b)
+    assert (time.perf_counter() - started) / (50 * 36) < 1e-4
+
+
+# learning the scorer (duplicate_fit.py)
+
+
+def test_cross_validation_scores_each_place_with_a_scorer_that_never_saw_it(monkeypatch):
+    from services.categorization import duplicate_fit
+
+    seen: list[set[int]] = []
+
+    def fit(rows, labels, c=1.0):
+        seen.append({int(r[0]) for r in rows})
+        return d.Scorer((1.0,), 0.0)
+
+    monkeypatch.setattr(duplicate_fit, "fit", fit)
+    rows = [[float(i)] for i in range(10)]
+    groups = [f"g{i // 2}" for i in range(10)]  # two pairs a place
+    out = duplicate_fit.cross_validated(rows, [i % 2 == 0 for i in range(10)], groups, folds=5)
+    assert len(seen) == 5 and len(out) == 10
+    for trained in seen:
+        assert len(trained) == 8
+        held_out = set(range(10)) - trained
+        assert len({groups[i] for i in held_out}) == 1  # a whole place, nothing of it seen
+
+
+def test_the_threshold_puts_precision_first():
+    from services.categorization import duplicate_fit
+
+    scored = [(0.9, True), (0.8, True), (0.7, False), (0.6, True), (0.3, False), (0.2, True)]
+    threshold, scores = duplicate_fit.best_threshold(scored, min_precision=0.9)
+    assert 0.7 < threshold <= 0.8 and scores.precision == 1.0 and scores.recall == 0.5
+    loose, _ = duplicate_fit.best_threshold(scored, min_precision=0.5)
+    assert loose <= 0.6
+
+
+def test_a_fitted_scorer_separates_what_it_learned():
+    from services.categorization import duplicate_fit
+
+    rows = [[x / 10] for x in range(10)] * 3
+    scorer = duplicate_fit.fit(rows, [r[0] >= 0.5 for r in rows], c=10.0)
+    assert scorer.probability_of([0.9]) > 0.5 > scorer.probability_of([0.1])
 
 
 def test_pair_scores():
@@ -347,3 +484,29 @@ def test_suara_pairs_prints_the_figures_at_the_configured_threshold_and_a_sweep(
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
     assert cli.main(["pairs", str(empty)]) == 2
+
+
+def test_suara_pairs_names_the_failures_by_note(tmp_path, capsys):
+    from services.categorization import cli
+
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"a": NO_WATER, "b": BROWN_WATER, "same": True, "note": "murky is no water here"},
+        {"a": UNCOLLECTED, "b": BURNT, "same": False, "note": "burnt"},
+    ]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert cli.main(["pairs", str(pairs)]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("murky is no water here"))
+    assert line.split()[-3:] == ["1", "1", "0"]
+
+
+def test_suara_pairs_fit_cross_validates_and_writes_a_scorer(tmp_path, capsys):
+    from services.categorization import cli
+
+    output = tmp_path / "scorer.json"
+    assert cli.main(["pairs", "--fit", str(TRAIN_PAIRS), "--output", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "5-fold CV by place" in out and "<- configured" in out
+    written = d.Scorer.of(json.loads(output.read_text(encoding="utf-8")))
+    assert 0.05 <= written.threshold <= 0.95 and written.trained_on == str(TRAIN_PAIRS)
