@@ -34,10 +34,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from services.categorization import normalize
+from services.categorization import lexicon, normalize
 from shared import wilayah
 
-CONCEPTS_PATH = Path(__file__).resolve().parent / "data" / "duplicate_concepts.tsv"
+CONCEPTS_FILE = "duplicate_concepts.tsv"  # in the lexicon folder (lexicon.py)
 SIGNATURE_SIZE = 64  # features kept per text: 64 ints, about 0.6 KB in BSON
 NGRAM = 4
 EARTH_RADIUS_M = 6_371_008.8
@@ -50,59 +50,18 @@ KINDS = (NGRAM_KIND, WORD_KIND, CONCEPT_KIND, STATE_KIND)
 WEIGHTS = {NGRAM_KIND: 0.25, WORD_KIND: 1.0, CONCEPT_KIND: 2.0, STATE_KIND: 2.0}
 STATE_PREFIX = "~"  # a concept named "~..." in the table is a state
 FAMILY_PREFIX = "@"  # and one named "@..." a family of states
-# Words that negate the next one, read as "tidak" so that "tidak_X" in the table covers
-# "ra X", "mboten X" (normalize makes them "tidak") and "not X", "no X", "never X".
-NEGATORS = frozenset(
-    """
-    tidak belum not no never nor cannot cant dont doesnt didnt isnt arent wasnt werent hasnt
-    havent hadnt wont nobody without
-    """.split()
-)
-
-# Words that say nothing of the problem: function words, politeness, chat fillers (Indonesian
-# after normalisation, and the English that translate_english leaves as it is).
-STOPWORDS = frozenset(
-    """
-    yang dan di ke dari dengan untuk karena tapi juga sama saja sudah belum ada tidak bisa
-    ini itu sini situ sana nya lagi pun lah kah dong deh sih kok ya iya yg ga gak nggak
-    saya kami kita aku kamu anda dia mereka warga kak mas mbak pak bu bapak ibu min admin
-    mohon tolong harap segera minta terima kasih maaf selamat pagi siang sore malam hari
-    sekali banget sangat sudah telah akan sedang masih jadi hanya kalau jika kalo saat waktu
-    setiap tiap terus selalu sering kali lebih paling agar supaya biar seperti oleh pada
-    dalam atas bawah luar para semua banyak sedikit dikit besar kecil baru lama tahun bulan
-    minggu jam menit 0 satu dua tiga empat lima enam tujuh delapan sembilan sepuluh
-    the a an of in on at to is are was were be been it its this that there here and or but
-    for with from by as has have had not no very please our my we they i you he she them
-    every when whenever since for already about near into onto so too
-    sampai sekarang apa apakah bagaimana kapan kenapa mengapa harus mau buat bikin padahal cuma
-    setelah sebelum mana tanpa atau lalu pernah tau tahu katanya bilang kayak mungkin malah
-    makin kurang lain sendiri siapa ingin pengin perlu jangan dulu soal orang seseorang
-    ono ana mbok iki kui kabeh saben mung maneh maning nggih lan jare kanggo ku wis
-    parah bahaya takut total bagus apik susah terpaksa numpang
-    perbaiki diperbaiki perbaikan betulkan dibetulkan cek dicek lapor laporan melapor bantu dibantu
-    report reported fix fixed repair repaired help check checked
-    can do how now why still get one who any up along could all what does keep two over way
-    like right again will never last many around more where just always looks look their
-    because only being almost ago don make which find should much other take us says seems
-    would am me re even same also there then than some has hasn doesn isn did done getting
-    """.split()
-)
-# Where, not what: both sides of a pair at one place share these, so they tell nothing.
-PLACE_WORDS = frozenset(
-    """
-    depan dpn ngarep belakang mburi samping sebelah dekat dkt sekitar pinggir ujung tengah
-    jl jln jalan raya gang gg rt rw no nomor kelurahan kel kecamatan kec kota pekalongan
-    desa kampung perumahan perum blok lingkungan wilayah daerah area lokasi alamat
-    front behind next near street road lane village district area
-    alun hayam wuruk merdeka banjarsari kurinci grogolan gajah mada sultan agung loji diponegoro
-    sutomo imam bonjol setono jlamprang jetayu mansyur sriwijaya slamet ponolawen wahidin
-    kencana stasiun terminal tikungan simpang perempatan prapatan pertigaan
-    """.split()
-)
+# The words treated apart and the affixes taken off (data/duplicate_words.tsv and
+# duplicate_affixes.tsv: what each group means is in their headers).
+_WORDS = lexicon.groups("duplicate_words.tsv", ("negator", "stopword", "place"))
+NEGATORS = frozenset(_WORDS["negator"])
+STOPWORDS = frozenset(_WORDS["stopword"])
+PLACE_WORDS = frozenset(_WORDS["place"])
 # "jalan" is also a road's surface: it stays a word when nothing else says "road" (see _words)
-_PREFIXES = ("meng", "meny", "mem", "men", "me", "peng", "peny", "pem", "pen", "per", "pe")
-_PREFIXES += ("di", "ter", "ber", "ke", "se")
-_SUFFIXES = ("nya", "lah", "kah", "kan", "an", "i")
+_AFFIXES = lexicon.groups("duplicate_affixes.tsv", ("prefix", "suffix", "nasal"), phrases=True)
+_PREFIXES = _AFFIXES["prefix"]
+_SUFFIXES = _AFFIXES["suffix"]
+# a prefix's nasal replaces the root's first sound: menyumbat = meny + sumbat, menutup = men + tutup
+_NASAL_ROOTS = tuple(tuple(entry.split()) for entry in _AFFIXES["nasal"])
 
 
 @dataclass(frozen=True)
@@ -170,7 +129,7 @@ class Link:
 
 
 @cache
-def concepts(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
+def concepts(path: Path | str | None = None) -> dict[str, tuple[str, ...]]:
     """word -> the concepts it names (the TSV file; a broken line stops the service)."""
     found: dict[str, list[str]] = {}
     for name, words in _table_lines(path):
@@ -181,7 +140,7 @@ def concepts(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def families(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
+def families(path: Path | str | None = None) -> dict[str, tuple[str, ...]]:
     """state -> the families it belongs to ("@outage": "~mati", "~gelap", ...)."""
     found: dict[str, list[str]] = {}
     for name, states in _table_lines(path):
@@ -192,21 +151,18 @@ def families(path: Path = CONCEPTS_PATH) -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def family_hashes(path: Path = CONCEPTS_PATH) -> frozenset[int]:
+def family_hashes(path: Path | str | None = None) -> frozenset[int]:
     """The hashes of the families (state-kind features that are families, not states)."""
     return frozenset(_hash(STATE_KIND, f) for names in families(path).values() for f in names)
 
 
-def _table_lines(path: Path) -> list[tuple[str, list[str]]]:
-    lines = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        name, sep, words = line.partition("\t")
-        if not sep or not name.strip() or not words.split():
-            raise ValueError(f"{path}:{number}: expected a concept, a tab and its words")
-        lines.append((name.strip(), words.split()))
-    return lines
+def _table_lines(path: Path | str | None) -> list[tuple[str, tuple[str, ...]]]:
+    """The concept table's lines (lexicon.py checks them): ``path`` names another table file
+    (a test's), None the lexicon folder's ``duplicate_concepts.tsv``."""
+    if path is None:
+        return lexicon.concept_table(CONCEPTS_FILE)
+    path = Path(path)
+    return lexicon.concept_table(path.name, directory=path.parent)
 
 
 @cache
@@ -226,11 +182,6 @@ def stem(word: str) -> str:
         if word.startswith(prefix) and len(word) - len(prefix) >= 4:
             return word[len(prefix) :]
     return word
-
-
-# a prefix's nasal replaces the root's first sound: menyumbat = meny + sumbat, menutup = men + tutup
-_NASAL_ROOTS = (("meny", "s"), ("peny", "s"), ("mem", "p"), ("pem", "p"), ("men", "t"))
-_NASAL_ROOTS += (("pen", "t"), ("meng", "k"), ("peng", "k"))
 
 
 def _concepts_of(word: str, table: dict) -> tuple[str, ...]:

@@ -168,3 +168,29 @@ def document(name: str, *, directory: Path | str | None = None) -> object:
         return yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise LexiconError(f"{folder / name}: not YAML in UTF-8: {exc}") from None
+
+
+_CONCEPT = re.compile(r"[~@]?[a-z0-9_]+")
+_CONCEPT_WORD = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+def concept_table(
+    name: str, *, directory: Path | str | None = None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """A ``concept<TAB>word word ...`` file (the "me too" concepts): (concept, its words) in
+    file order. A concept is a name, ``~name`` (a state) or ``@name`` (a family of states); a
+    word is lowercase ASCII, or words joined by ``_`` read as one ("tidak_mengalir")."""
+    path, rows = _rows(name, 2, directory)
+    found = []
+    for number, (concept, words) in rows:
+        _check(_CONCEPT, concept, "concept", path, number)
+        entries = words.split()
+        if not entries:
+            raise LexiconError(f"{path}:{number}: concept {concept!r} has no words")
+        for word in entries:
+            if not _CONCEPT_WORD.fullmatch(word) and not (
+                concept.startswith("@") and _CONCEPT.fullmatch(word)
+            ):
+                raise LexiconError(f"{path}:{number}: word {word!r} is not lowercase ASCII")
+        found.append((concept, tuple(entries)))
+    return found
