@@ -5,6 +5,7 @@ case with its count, and reporting counts the cluster."""
 
 from __future__ import annotations
 
+import random
 import uuid
 
 from tests.helpers import wait_for
@@ -12,9 +13,13 @@ from tests.support.client import API_KEY
 
 ADMIN = {"X-API-Key": API_KEY}
 BPBD = {"X-API-Key": "bpbd-secret"}
-# SD Kergon, and a point 40 m from it (lat/lon in degrees: 0.00036 deg of latitude ~ 40 m)
-SCHOOL = {"lat": -6.8790, "lon": 109.6650, "kelurahan": "Kergon"}
-NEARBY = {"lat": -6.87936, "lon": 109.6650, "kelurahan": "Kergon"}
+# "SD Kergon" somewhere new in each run (an earlier run's open cases stay in the database for
+# the 14 days of the window: 150 m away they are not candidates), and a point 40 m from it
+# (0.00036 degrees of latitude)
+_LAT = -6.8790 + random.uniform(-0.05, 0.05)
+_LON = 109.6650 + random.uniform(-0.05, 0.05)
+SCHOOL = {"lat": _LAT, "lon": _LON, "kelurahan": "Kergon"}
+NEARBY = {"lat": _LAT - 0.00036, "lon": _LON, "kelurahan": "Kergon"}
 
 
 def _report(client, text: str, location: dict) -> str:
