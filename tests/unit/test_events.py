@@ -177,25 +177,6 @@ VALID = {
         "started_at": "2026-12-02T02:10:00.000Z",
         "detected_at": "2026-12-02T03:00:00.000Z",
     },
-    ("categorization", "feedback.duplicate_suspected"): lambda: {
-        "feedback_id": FID,
-        "similar_to": "SU-0000000001",
-        "cluster_id": "SU-0000000001",
-        "similarity": 0.62,
-        "distance_m": 40.2,
-        "kelurahan": "Bendan Kergon",
-        "category": "flooding",
-        "department_id": "bpbd",
-        "suspected_at": "2026-12-02T03:00:00.000Z",
-    },
-    ("intake", "feedback.duplicate_reviewed"): lambda: {
-        "feedback_id": FID,
-        "similar_to": "SU-0000000001",
-        "cluster_id": "SU-0000000001",
-        "decision": "undone",
-        "department_id": "bpbd",
-        "reviewed_at": "2026-12-02T04:00:00.000Z",
-    },
 }
 
 
