@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from shared import events
+from shared import taxonomy  # not shared.events: it brings nameko, heavy for the CLIs
+
+CATEGORY_IDS = taxonomy.TAXONOMY.category_ids
 
 SERVICES = ("intake", "categorization", "notification", "reporting")
 TIMER_WORKERS = 4  # outbox sweeps, model reloads, digests: never queued behind HTTP or AMQP work
@@ -370,11 +372,11 @@ def parse_departments(raw: str) -> dict[str, str]:
 
     Checked here, at start-up: an unknown category would otherwise fail every message."""
     pairs = dict(_pairs(raw, "=", "SUARA_DEPARTMENTS", "category=department"))
-    unknown = sorted(set(pairs) - set(events.CATEGORY_IDS))
+    unknown = sorted(set(pairs) - set(CATEGORY_IDS))
     if unknown:
         raise ConfigError(
             f"SUARA_DEPARTMENTS: unknown category {', '.join(unknown)}; "
-            f"one of {', '.join(events.CATEGORY_IDS)}"
+            f"one of {', '.join(CATEGORY_IDS)}"
         )
     return pairs
 
@@ -383,9 +385,9 @@ def parse_sla_hours(raw: str, setting: str) -> dict[str, float]:
     """``"flooding=12,roads=0.5"`` -> ``{"flooding": 12.0, "roads": 0.5}`` (hours > 0)."""
     hours = {}
     for category, value in _pairs(raw, "=", setting, "category=hours"):
-        if category not in events.CATEGORY_IDS:
+        if category not in CATEGORY_IDS:
             raise ConfigError(
-                f"{setting}: unknown category {category}; one of {', '.join(events.CATEGORY_IDS)}"
+                f"{setting}: unknown category {category}; one of {', '.join(CATEGORY_IDS)}"
             )
         try:
             hours[category] = float(value)
