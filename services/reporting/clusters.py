@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from marshmallow import Schema, fields, validate, validates_schema
 
 from services.reporting import projections, reports
+from shared import events
 from shared.events import Event, InvalidMessage
 from shared.taxonomy import TAXONOMY
 from shared.wilayah import WILAYAH
@@ -87,14 +88,8 @@ def on_duplicate_reviewed(event: Event, now: datetime | None = None) -> projecti
 
 def utc(when: str | None) -> str | None:
     """A time as events carry it (UTC, ``Z``), so stored times compare as strings."""
-    if not when:
-        return None
-    try:
-        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    moment = projections.event_time(when)
+    return None if moment is None else events.iso(moment)
 
 
 def index_id(month: str, category: str) -> str:

@@ -298,15 +298,21 @@ TIMES = {
 }
 
 
-def city_day(when: str | None) -> date | None:
+def event_time(when: str | None) -> datetime | None:
+    """A time as an event carries it (ISO 8601; a naive one is UTC), None when absent or
+    unreadable."""
     if not when:
         return None
     try:
         moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
     except ValueError:
         return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(CITY_TZ).date()
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def city_day(when: str | None) -> date | None:
+    moment = event_time(when)
+    return None if moment is None else moment.astimezone(CITY_TZ).date()
 
 
 def _part(value: object) -> str:

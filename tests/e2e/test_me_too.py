@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import pika
 import pytest
 import requests
 
@@ -40,19 +39,12 @@ def publish_suspected(client, feedback_id: str, similar_to: str) -> None:
         subject=feedback_id,
         correlation_id=f"me-too-{feedback_id}",
     )
-    conn = client.connection()
-    try:
-        channel = conn.channel()
-        channel.confirm_delivery()
-        channel.basic_publish(
-            "categorization.events",
-            "feedback.duplicate_suspected",
-            json.dumps(event).encode(),
-            pika.BasicProperties(content_type=events.CONTENT_TYPE, delivery_mode=2),
-            mandatory=True,
-        )
-    finally:
-        conn.close()
+    client.publish(
+        "categorization.events",
+        "feedback.duplicate_suspected",
+        json.dumps(event).encode(),
+        events.CONTENT_TYPE,
+    )
 
 
 def report(client, address: str) -> dict:

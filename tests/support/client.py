@@ -103,17 +103,26 @@ class SuaraClient:
         self, body: dict | bytes, routing_key: str = "feedback.submit", headers: dict | None = None
     ) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.publish("suara.intake", routing_key, raw, "application/json", headers)
+
+    def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        raw: bytes,
+        content_type: str,
+        headers: dict | None = None,
+    ) -> None:
+        """One persistent message, confirmed by the broker (as a city service publishes)."""
         conn = self.connection()
         try:
             channel = conn.channel()
             channel.confirm_delivery()
             channel.basic_publish(
-                "suara.intake",
+                exchange,
                 routing_key,
                 raw,
-                pika.BasicProperties(
-                    content_type="application/json", delivery_mode=2, headers=headers
-                ),
+                pika.BasicProperties(content_type=content_type, delivery_mode=2, headers=headers),
                 mandatory=True,
             )
         finally:
