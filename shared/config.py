@@ -100,6 +100,13 @@ SETTINGS = (
         "repeats an open case (the pair scorer's, services/categorization/duplicates.py)",
     ),
     Setting(
+        "SUARA_DUPLICATE_HIDE_SIMILARITY",
+        "0.8",
+        'from this similarity a suspected "me too" case is left out of the department\'s lists '
+        "and its own deadline waits (its primary is worked); below it the case stays listed, "
+        "marked, with its deadline, until a department confirms or undoes the link (intake)",
+    ),
+    Setting(
         "SUARA_DEPARTMENTS",
         "",
         "department overrides, comma-separated category=department pairs",
@@ -772,6 +779,14 @@ def duplicate_settings(env: Mapping[str, str] | None = None) -> dict:
     }
 
 
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number from 0 to 1 (a probability or a share), or ConfigError."""
+    value = _number(env, name, default)
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be from 0 to 1, got {value}")
+    return value
+
+
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
     raw = (env.get(name) or "").strip()
     try:
@@ -833,6 +848,7 @@ def load(service: str, env: Mapping[str, str] | None = None) -> dict:
             env.get("SUARA_URGENT_SLA_HOURS", ""), "SUARA_URGENT_SLA_HOURS"
         ),
         "REOPEN_DAYS": _days(env, "SUARA_REOPEN_DAYS", 14.0),
+        "DUPLICATE_HIDE_SIMILARITY": _share(env, "SUARA_DUPLICATE_HIDE_SIMILARITY", 0.8),
         "SLA_WARNING_AT": sla_warning_at(env),
         "PUBLIC_URL": _url(env.get("SUARA_PUBLIC_URL") or "http://127.0.0.1:8001"),
         "PHOTO_MAX_BYTES": int(_days(env, "SUARA_PHOTO_MAX_MB", 5.0) * 1_000_000),

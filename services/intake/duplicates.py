@@ -49,10 +49,16 @@ def is_linked(record: dict) -> bool:
     return state_of(record) in LINKED
 
 
-def hidden_in_lists(record: dict) -> bool:
-    """Is the case left out of the department's lists by default? A me-too case still linked
-    (its primary is the one case worked), unless it is final anyway."""
-    return is_linked(record) and record["status"] not in lifecycle.FINAL
+def hidden_in_lists(record: dict, hidden_from: float = 0.0) -> bool:
+    """Is the case left out of the department's lists by default (and its own deadline
+    waiting)? A me-too case still linked (its primary is the one case worked), unless it is
+    final anyway; a suspected one only from the similarity ``hidden_from``: below it the
+    department sees it beside its primary until it confirms or undoes the link (a wrong link
+    must not hide another problem)."""
+    if not is_linked(record) or record["status"] in lifecycle.FINAL:
+        return False
+    link = link_of(record) or {}
+    return link.get("state") == "confirmed" or (link.get("similarity") or 0.0) >= hidden_from
 
 
 def may_join(primary: dict | None, me_too: dict) -> bool:

@@ -627,7 +627,7 @@ def worklist_entry(record: dict, policy: sla.Policy) -> dict:
     status = record["status"]
     due = _aware_or_none(record.get("due_at"))
     is_open = status not in lifecycle.FINAL and not record.get("imported")
-    hidden = duplicates.hidden_in_lists(record)
+    hidden = duplicates.hidden_in_lists(record, policy.me_too_hidden_from)
     wake = None
     # a linked me-too case has no deadline of its own: its primary is the one being worked
     # (undone, it gets its own back, and the sweep looks at it at once if it is due)

@@ -29,6 +29,9 @@ class Policy:
     reopen_window: timedelta = timedelta(days=14)
     taxonomy: Taxonomy = TAXONOMY
     warning_at: float = 0.75  # the share of the time to the due time that warns (0: never)
+    # from this similarity a suspected me-too case waits for its primary (hidden from lists,
+    # no deadline of its own); 0: every suspected one (SUARA_DUPLICATE_HIDE_SIMILARITY)
+    me_too_hidden_from: float = 0.0
 
     @classmethod
     def from_config(cls, config: Mapping) -> Policy:
@@ -38,6 +41,7 @@ class Policy:
             config.get("URGENT_SLA_HOURS") or {},
             timedelta(days=config.get("REOPEN_DAYS", 14)),
             warning_at=config.get("SLA_WARNING_AT", 0.75),
+            me_too_hidden_from=config.get("DUPLICATE_HIDE_SIMILARITY", 0.8),
         )
 
     def due_at(self, submitted_at: datetime, category: str, priority: str | None) -> datetime:

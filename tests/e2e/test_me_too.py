@@ -19,13 +19,13 @@ BPBD = {"X-API-Key": "bpbd-secret"}
 TEXT = "Banjir rob masuk rumah warga di Panjang Wetan, air setinggi lutut"
 
 
-def publish_suspected(client, feedback_id: str, similar_to: str) -> None:
+def publish_suspected(client, feedback_id: str, similar_to: str, similarity: float = 0.86) -> None:
     """What categorization publishes when it finds that ``feedback_id`` repeats ``similar_to``."""
     data = {
         "feedback_id": feedback_id,
         "similar_to": similar_to,
         "cluster_id": similar_to,
-        "similarity": 0.86,
+        "similarity": similarity,
         "distance_m": 40.0,
         "kelurahan": "Panjang Wetan",
         "category": "flooding",
@@ -124,3 +124,16 @@ def test_a_me_too_citizen_follows_the_primary_and_the_department_sees_one_case(c
         f"followed.{primary}.1"
     ]
     assert client.feedback(me_too)["already_reported"] is None
+
+
+def test_a_link_less_sure_than_the_hiding_similarity_leaves_the_report_listed(client):
+    first, second = (f"warga-{uuid.uuid4().hex[:10]}@example.id" for _ in range(2))
+    primary, me_too = report(client, first)["id"], report(client, second)["id"]
+    for fid in (primary, me_too):
+        client.wait_status(fid)
+    publish_suspected(client, me_too, primary, similarity=0.6)  # below 0.8 (the default)
+    wait_for(lambda: staff(client, primary)["me_too"] == [me_too], timeout=30)
+    listed = {c["id"]: c for c in client.cases(BPBD).json()["cases"]}
+    assert primary in listed and me_too in listed  # both worked until a department decides
+    assert listed[me_too]["duplicate_link"] == "suspected"
+    assert staff(client, me_too)["due_at"] is not None

@@ -235,3 +235,11 @@ def test_the_development_passwords_match_the_brokers_hashes():
     for user, password in config.DEV_AMQP_PASSWORDS.items():
         salt, digest = hashes[user][:4], hashes[user][4:]
         assert hashlib.sha256(salt + password.encode()).digest() == digest, user
+
+
+def test_the_similarity_from_which_a_me_too_case_waits_for_its_primary():
+    assert config.load("intake", {})["DUPLICATE_HIDE_SIMILARITY"] == pytest.approx(0.8)
+    cfg = config.load("intake", {"SUARA_DUPLICATE_HIDE_SIMILARITY": "0"})
+    assert cfg["DUPLICATE_HIDE_SIMILARITY"] == 0
+    with pytest.raises(config.ConfigError, match="SUARA_DUPLICATE_HIDE_SIMILARITY must be from 0"):
+        config.load("intake", {"SUARA_DUPLICATE_HIDE_SIMILARITY": "1.5"})

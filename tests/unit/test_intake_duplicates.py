@@ -4,6 +4,7 @@ notification tells a follower's citizen."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -294,3 +295,23 @@ def test_the_followers_mail_names_both_reports(lang, subject, said):
     assert PRIMARY in line and len(line) <= messages.REPLY_LIMIT
     params = messages.reply_template_params(f"followed.{PRIMARY}.3", lang, values)
     assert params[0] == ME_TOO and said in params[1] and PRIMARY in params[1]
+
+
+def test_a_suspected_link_hides_the_case_only_from_the_similarity_set():
+    sure, unsure = linked(), linked()
+    sure["duplicate_link"]["similarity"], unsure["duplicate_link"]["similarity"] = 0.9, 0.6
+    assert duplicates.hidden_in_lists(sure, 0.8) and not duplicates.hidden_in_lists(unsure, 0.8)
+    assert duplicates.hidden_in_lists(unsure)  # 0: every suspected link hides its case
+    unsure["duplicate_link"]["state"] = "confirmed"  # a department said so
+    assert duplicates.hidden_in_lists(unsure, 0.8)
+    assert not duplicates.hidden_in_lists(linked("undone"), 0.0)
+    assert not duplicates.hidden_in_lists(linked(status="rejected"), 0.0)  # final anyway
+
+
+def test_an_unsure_me_too_case_keeps_its_own_deadline_and_stays_listed():
+    unsure = linked(due_at=datetime(2026, 12, 9, tzinfo=UTC))
+    unsure["duplicate_link"]["similarity"] = 0.6
+    policy = dataclasses.replace(POLICY, me_too_hidden_from=0.8)
+    entry = feedback.worklist_entry(unsure, policy)
+    assert entry["hidden"] is False and entry["wake_at"] is not None
+    assert feedback.worklist_entry(unsure, POLICY)["hidden"] is True
