@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from services.reporting import projections, reports
 from shared import events
@@ -135,26 +135,16 @@ def note(data: dict, first_submitted: str | None) -> Note:
 # ---------------------------------------------------------------- the hotspot list
 
 
-class ClusterQuery(Schema):
+class ClusterQuery(reports.PeriodAndPlace):
     """``GET /api/v1/reports/clusters``: the reports' period and place filters, the smallest
     size shown and how many."""
 
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
-    kecamatan = fields.String(validate=validate.Length(min=1, max=80))
-    kelurahan = fields.String(validate=validate.Length(min=1, max=80))
-    category = fields.String(validate=validate.OneOf(TAXONOMY.category_ids))
-    department = fields.String(validate=validate.OneOf(TAXONOMY.department_ids))
     min_size = fields.Integer(
         load_default=DEFAULT_MIN_SIZE, validate=validate.Range(min=2, max=100_000)
     )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
     )
-
-    @validates_schema
-    def _a_period(self, data, **kwargs):
-        reports.check_period(data)
 
 
 def index_ids(query: dict, start: date, end: date) -> list[str]:

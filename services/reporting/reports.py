@@ -30,20 +30,25 @@ DEFAULT_DAYS = 30
 SUMMARY_DAYS = 365  # a summary filtered by place or theme, with no period: the last year
 
 
-class ReportQuery(Schema):
+class PeriodAndPlace(Schema):
+    """The filters every report takes: a period (``check_period``), a place, a theme."""
+
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
     kecamatan = fields.String(validate=validate.Length(min=1, max=80))
     kelurahan = fields.String(validate=validate.Length(min=1, max=80))
     category = fields.String(validate=validate.OneOf(TAXONOMY.category_ids))
     department = fields.String(validate=validate.OneOf(TAXONOMY.department_ids))
-    channel = fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))
-    language = fields.String(validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$"))
-    interval = fields.String(load_default="day", validate=validate.OneOf(("day", "week", "month")))
 
     @validates_schema
     def _a_period(self, data, **kwargs):
         check_period(data)
+
+
+class ReportQuery(PeriodAndPlace):
+    channel = fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))
+    language = fields.String(validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$"))
+    interval = fields.String(load_default="day", validate=validate.OneOf(("day", "week", "month")))
 
 
 def check_period(data: dict) -> None:
