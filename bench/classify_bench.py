@@ -4,7 +4,7 @@ Generates N realistic feedback lines from the corpus texts, varied so that hardl
 identical (village names, RT/RW numbers, greetings, typos, two reports joined), runs
 `suara classify` as a subprocess pinned to CPU 0 (`taskset -c 0`) and prints
 {"lines": .., "seconds": .., "lines_per_s": ..} for the median of `--repeat` runs. The time
-includes process start-up and model loading (about 1.3 s), as a user of the command sees it.
+includes process start-up and model loading (about 0.35 s), as a user of the command sees it.
 
     .venv/bin/python bench/classify_bench.py [--lines 20000] [--model PATH]
 """

@@ -12,14 +12,14 @@ is the SVM's own) turns them into a category and a confidence. Hyperparameters w
 5-fold cross-validation on the training split.
 
 The concerns live in their own modules: `features` (what the model looks at),
-`fast_features` (the speed path of prediction), `training` (`train`, the pipeline, the urgency
-head) and `serialisation` (bytes, files, the version fingerprint). This one holds the trained
-`Model` and what it predicts.
+`fast_features` and `predictor` (the speed path of prediction, without scikit-learn), `training`
+(`train`, the pipeline, the urgency head) and `serialisation` (bytes, files, the version
+fingerprint). This one holds the trained `Model` and what it predicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,13 +27,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from services.categorization.fast_features import FastFeatures
-
-# KeywordCounts: models pickled before the split name it `classifier.KeywordCounts`
-from services.categorization.features import KeywordCounts, model_text  # noqa: F401
+from services.categorization.features import model_text
 from services.categorization.normalize import normalize
+from services.categorization.predictor import Predictor
 
 TOP_K = 3
+
+
+def __getattr__(name: str) -> Any:
+    # models pickled before the split name `classifier.KeywordCounts`
+    if name == "KeywordCounts":
+        from services.categorization.estimators import KeywordCounts
+
+        return KeywordCounts
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,16 @@ class Prediction:
 
 class Model:
     """A trained category model. Build one with `training.train`, `serialisation.from_bytes`
-    or `serialisation.load`."""
+    or `serialisation.load`.
+
+    It predicts with its `Predictor` (plain arrays: no scikit-learn) when it has one, and with
+    the scikit-learn pipeline otherwise or when `fast` is False; a loaded model unpickles its
+    pipeline only then (`estimators`: a callable that returns the pipeline and the urgency
+    head)."""
 
     def __init__(
         self,
-        pipeline: Any,
+        pipeline: Any = None,
         *,
         version: str,
         trained_at: datetime,
@@ -85,19 +97,53 @@ class Model:
         training_size: int,
         metrics: dict[str, Any] | None = None,
         urgency: Any = None,
+        predictor: Predictor | None = None,
+        estimators: Callable[[], tuple[Any, Any]] | None = None,
     ) -> None:
-        self.pipeline = pipeline
-        # a calibrated linear head on the same features: P(urgent) at the cost of a dot product
-        self.urgency_head = urgency
+        if pipeline is None and (predictor is None or estimators is None):
+            raise ValueError("a model needs its pipeline, or a predictor and its estimators")
+        self._estimators: tuple[Any, Any] | None = (
+            (pipeline, urgency) if pipeline is not None else None
+        )
+        self._load_estimators = estimators
+        self.predictor = (
+            predictor if predictor is not None else Predictor.of_pipeline(pipeline, urgency)
+        )
+        self._has_urgency = (
+            urgency is not None
+            if pipeline is not None
+            else self.predictor is not None and self.predictor.urgency is not None
+        )
         self.version = version
         self.trained_at = trained_at
         self.hyperparameters = hyperparameters
         self.training_size = training_size
         self.metrics: dict[str, Any] = metrics or {}
-        self._classes = np.array(pipeline.classes_)
-        self._fast = FastFeatures(pipeline.named_steps["features"])
-        # False: scikit-learn's own transform (the reference the speed path is tested against)
+        classes = self.predictor.classes if self.predictor is not None else pipeline.classes_
+        self._classes = np.array(classes)
+        # False: scikit-learn's own transform and heads (the reference the speed path is
+        # tested against)
         self.fast = True
+
+    def _fitted(self) -> tuple[Any, Any]:
+        if self._estimators is None:
+            assert self._load_estimators is not None
+            self._estimators = self._load_estimators()
+        return self._estimators
+
+    @property
+    def pipeline(self) -> Any:
+        """The fitted scikit-learn pipeline (unpickled on first use for a loaded model)."""
+        return self._fitted()[0]
+
+    @property
+    def urgency_head(self) -> Any:
+        """The fitted urgency head (a calibrated logistic regression), or None."""
+        return self._fitted()[1]
+
+    @property
+    def _speed(self) -> Predictor | None:
+        return self.predictor if self.fast else None
 
     def __repr__(self) -> str:
         return f"Model(version={self.version!r}, training_size={self.training_size})"
@@ -108,32 +154,44 @@ class Model:
 
     @property
     def has_urgency(self) -> bool:
-        return self.urgency_head is not None
+        return self._has_urgency
 
     def features_of(self, normalized: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of normalised texts (the fast path unless `fast` is False)."""
         english = self.hyperparameters.english
         texts = [model_text(text, english) for text in normalized]
-        if self.fast:
-            return self._fast.transform(texts)
+        speed = self._speed
+        if speed is not None:
+            return speed.features.transform(texts)
         return self.pipeline.named_steps["features"].transform(texts)
+
+    def _probabilities_of(self, features: sp.csr_matrix) -> np.ndarray:
+        speed = self._speed
+        if speed is not None:
+            return speed.probabilities(features)
+        return self.pipeline.named_steps["model"].predict_proba(features)
 
     def probabilities(self, normalized: Sequence[str]) -> np.ndarray:
         """Class probabilities (columns in `categories` order) for normalised texts."""
-        return self.pipeline.named_steps["model"].predict_proba(self.features_of(normalized))
+        return self._probabilities_of(self.features_of(normalized))
 
-    def urgency_probabilities(self, features) -> list[float] | None:
-        if self.urgency_head is None:
+    def urgency_probabilities(self, features: sp.csr_matrix) -> list[float] | None:
+        if not self.has_urgency:
             return None
-        column = list(self.urgency_head.classes_).index(True)
-        return self.urgency_head.predict_proba(features)[:, column].round(4).tolist()
+        speed = self._speed
+        if speed is not None:
+            found = speed.urgency_probability(features)
+            return None if found is None else found.round(4).tolist()
+        head = self.urgency_head
+        column = list(head.classes_).index(True)
+        return head.predict_proba(features)[:, column].round(4).tolist()
 
     def predict_normalized(self, normalized: Sequence[str]) -> list[Prediction]:
         """`predict` for texts that already went through `normalize.normalize`."""
         if not normalized:
             return []
         features = self.features_of(normalized)
-        proba = self.pipeline.named_steps["model"].predict_proba(features)
+        proba = self._probabilities_of(features)
         urgency = self.urgency_probabilities(features) or [None] * len(normalized)
         k = min(TOP_K, proba.shape[1])
         top = np.argsort(-proba, axis=1, kind="stable")[:, :k]

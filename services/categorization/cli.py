@@ -22,7 +22,6 @@ from services.categorization.classifier import Model
 from services.categorization.evaluation import Report, evaluate_records, format_report
 from services.categorization.serialisation import DEFAULT_MODEL_PATH
 from services.categorization.taxonomy import is_category
-from services.categorization.training import train
 from shared import config
 
 BATCH_SIZE = 2000
@@ -80,6 +79,8 @@ def load_model(path: Path | str | None = None) -> Model:
 
 def _train(records, extras: Iterable[tuple[str, str]] = (), *, seed: int = 0) -> Model:
     """A model of corpus records (their categories and urgent labels) plus extra examples."""
+    from services.categorization.training import train  # scikit-learn: only to train
+
     return train(
         [*(r.example for r in records), *extras],
         urgent=[(r.text, r.urgent) for r in records],

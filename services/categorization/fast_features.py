@@ -1,10 +1,14 @@
-"""The speed path of prediction: the fitted FeatureUnion's `transform`, computed faster.
+"""The speed path of prediction: the fitted FeatureUnion's `transform`, computed faster and
+without scikit-learn.
 
 scikit-learn's TfidfVectorizer analyses every text from scratch; here the word n-grams are
 looked up directly, and since char_wb n-grams never cross words, each word's n-gram columns
-are computed once and cached. The result is the union's own matrix (a unit test compares the
-two on the corpus); any setting this code does not reproduce falls back to the union, and
-`Model.fast = False` switches to the union altogether.
+are computed once and cached. The fitted numbers (vocabularies, idf, weights, keyword lists)
+are plain data (`Tfidf`, `features.KeywordIndex`), so a stored model predicts with numpy and
+scipy alone (`predictor.py`). The result is the union's own matrix (a unit test compares the
+two on the corpus); `FastFeatures.of_union` gives None for a union with settings this code does
+not reproduce (then the union itself transforms), and `Model.fast = False` switches to the
+union altogether.
 """
 
 from __future__ import annotations
@@ -12,41 +16,103 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
-from sklearn.preprocessing import normalize as normalize_rows
 
-from services.categorization.features import MAX_CACHED
+from services.categorization.features import MAX_CACHED, KeywordIndex
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # TfidfVectorizer's default, the only one reproduced
+
+
+@dataclass
+class Tfidf:
+    """A fitted TfidfVectorizer's numbers: n-gram -> column, idf per column, the settings."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray | None  # None: no idf weighting
+    ngram_range: tuple[int, int]
+    sublinear_tf: bool
+    norm: str | None  # "l2" or None
+
+    @classmethod
+    def of_vectorizer(cls, vectorizer: Any) -> Tfidf:
+        return cls(
+            vocabulary=vectorizer.vocabulary_,
+            idf=np.asarray(vectorizer.idf_, dtype=np.float32) if vectorizer.use_idf else None,
+            ngram_range=tuple(vectorizer.ngram_range),
+            sublinear_tf=bool(vectorizer.sublinear_tf),
+            norm=vectorizer.norm,
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "vocabulary": self.vocabulary,
+            "idf": self.idf,
+            "ngram_range": list(self.ngram_range),
+            "sublinear_tf": self.sublinear_tf,
+            "norm": self.norm,
+        }
+
+    @classmethod
+    def of_state(cls, state: dict[str, Any]) -> Tfidf:
+        return cls(**{**state, "ngram_range": tuple(state["ngram_range"])})
 
 
 class FastFeatures:
-    """`union.transform`, faster; `enabled` is False when the union has other settings than
-    the ones reproduced here (then `transform` is the union's)."""
+    """`union.transform` of a FeatureUnion of word TF-IDF, char_wb TF-IDF and keyword
+    counts (weights per block), from their plain numbers."""
 
-    def __init__(self, union: FeatureUnion) -> None:
-        self._union = union
-        steps = dict(union.transformer_list)
-        weights = union.transformer_weights or {}
-        self._word, self._char = steps.get("word"), steps.get("char")
-        self._keywords = steps.get("keywords")
-        self._weights = [weights.get(name, 1.0) for name, _ in union.transformer_list]
+    def __init__(
+        self, word: Tfidf, char: Tfidf, keywords: KeywordIndex, weights: Sequence[float]
+    ) -> None:
+        self._word, self._char, self._keywords = word, char, keywords
+        self._weights = [float(w) for w in weights]
         self._char_cache: dict[str, array[int]] = {}
-        self.enabled = (
-            [name for name, _ in union.transformer_list] == ["word", "char", "keywords"]
-            and _plain(self._word, "word")
-            and _plain(self._char, "char_wb")
-            and self._word.token_pattern == r"(?u)\b\w\w+\b"
+        self._token = re.compile(TOKEN_PATTERN)
+
+    @classmethod
+    def of_union(cls, union: Any) -> FastFeatures | None:
+        """The speed path of a fitted union, or None when it has settings not reproduced."""
+        steps = dict(union.transformer_list)
+        if [name for name, _ in union.transformer_list] != ["word", "char", "keywords"]:
+            return None
+        word, char = steps["word"], steps["char"]
+        if not (_plain(word, "word") and _plain(char, "char_wb")):
+            return None
+        if word.token_pattern != TOKEN_PATTERN or word.norm not in ("l2", None):
+            return None
+        if char.norm not in ("l2", None):
+            return None
+        weights = union.transformer_weights or {}
+        keywords = KeywordIndex.of_state(steps["keywords"].fitted_state())
+        return cls(
+            Tfidf.of_vectorizer(word),
+            Tfidf.of_vectorizer(char),
+            keywords,
+            [weights.get(name, 1.0) for name, _ in union.transformer_list],
         )
-        if self.enabled:
-            self._token = re.compile(self._word.token_pattern)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "word": self._word.state(),
+            "char": self._char.state(),
+            "keywords": self._keywords.fitted_state(),
+            "weights": self._weights,
+        }
+
+    @classmethod
+    def of_state(cls, state: dict[str, Any]) -> FastFeatures:
+        return cls(
+            Tfidf.of_state(state["word"]),
+            Tfidf.of_state(state["char"]),
+            KeywordIndex.of_state(state["keywords"]),
+            state["weights"],
+        )
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        if not self.enabled:
-            return self._union.transform(texts)
         blocks = [
             tfidf(self._word, self._word_columns(texts)),
             tfidf(self._char, self._char_columns(texts)),
@@ -61,7 +127,7 @@ class FastFeatures:
         ).astype(np.float32)
 
     def _word_columns(self, texts: Sequence[str]) -> tuple[array[int], array[int]]:
-        vocabulary = self._word.vocabulary_
+        vocabulary = self._word.vocabulary
         low, high = self._word.ngram_range
         columns: array[int] = array("q")
         indptr: array[int] = array("q", [0])
@@ -98,7 +164,7 @@ class FastFeatures:
 
     def _word_char_columns(self, word: str) -> array[int]:
         """sklearn's `_char_wb_ngrams` for one word, as vocabulary columns."""
-        vocabulary = self._char.vocabulary_
+        vocabulary = self._char.vocabulary
         low, high = self._char.ngram_range
         padded = f" {word} "
         columns: array[int] = array("q")
@@ -116,7 +182,7 @@ class FastFeatures:
 
 def _plain(vectorizer: Any, analyzer: str) -> bool:
     return (
-        isinstance(vectorizer, TfidfVectorizer)
+        type(vectorizer).__name__ == "TfidfVectorizer"
         and vectorizer.analyzer == analyzer
         and vectorizer.preprocessor is None
         and vectorizer.tokenizer is None
@@ -127,20 +193,33 @@ def _plain(vectorizer: Any, analyzer: str) -> bool:
     )
 
 
-def tfidf(vectorizer: TfidfVectorizer, columns: tuple[array[int], array[int]]) -> sp.csr_matrix:
+def tfidf(table: Tfidf, columns: tuple[array[int], array[int]]) -> sp.csr_matrix:
     """What TfidfVectorizer.transform does after counting (sublinear tf, idf, l2 norm)."""
     indices = np.frombuffer(columns[0], dtype=np.int64)
     indptr = np.frombuffer(columns[1], dtype=np.int64)
     counts = sp.csr_matrix(
         (np.ones(len(indices), dtype=np.float32), indices, indptr),
-        shape=(len(indptr) - 1, len(vectorizer.vocabulary_)),
+        shape=(len(indptr) - 1, len(table.vocabulary)),
     )
     counts.sum_duplicates()
-    if vectorizer.sublinear_tf:
+    if table.sublinear_tf:
         np.log(counts.data, counts.data)
         counts.data += 1.0
-    if vectorizer.use_idf:
-        counts.data *= vectorizer.idf_[counts.indices]
-    if vectorizer.norm is not None:
-        counts = normalize_rows(counts, norm=vectorizer.norm, copy=False)
+    if table.idf is not None:
+        counts.data *= table.idf[counts.indices]
+    if table.norm == "l2":
+        _l2_rows(counts)
     return counts
+
+
+def _l2_rows(matrix: sp.csr_matrix) -> None:
+    """Each row divided by its Euclidean norm, in place (rows of zeros stay zeros), as
+    sklearn.preprocessing.normalize(norm="l2") does."""
+    lengths = np.diff(matrix.indptr)
+    filled = lengths > 0
+    norms = np.ones(matrix.shape[0], dtype=matrix.data.dtype)
+    if matrix.nnz:
+        squares = np.add.reduceat(matrix.data * matrix.data, matrix.indptr[:-1][filled])
+        norms[filled] = np.sqrt(squares)
+        norms[norms == 0.0] = 1.0
+    matrix.data /= np.repeat(norms, lengths)

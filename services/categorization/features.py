@@ -4,7 +4,8 @@ The model text is `normalize.normalize` output with English domain words replace
 Indonesian equivalents (`normalize.translate_english`), so the few English reports share
 what the many Indonesian and Javanese ones teach. On it, the model's features
 (`training.build_pipeline`) are TF-IDF word and character n-grams and, per category, the number
-of its typical words (`KeywordCounts`).
+of its typical words (`KeywordIndex`; `KeywordCounts` is the same as a scikit-learn transformer
+for the training pipeline, in `estimators.py`, so that predicting never imports scikit-learn).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from services.categorization import lexicon
 from services.categorization.normalize import translate_english
@@ -41,7 +41,16 @@ def _continues(keyword_word: str, token: str) -> bool:
     )
 
 
-class KeywordCounts(TransformerMixin, BaseEstimator):
+def __getattr__(name: str) -> Any:
+    # pickled models name `features.KeywordCounts`: it is loaded (with scikit-learn) only then
+    if name == "KeywordCounts":
+        from services.categorization.estimators import KeywordCounts
+
+        return KeywordCounts
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class KeywordIndex:
     """Per category, log(1 + number of its typical words) in the text: a prior from the
     taxonomy (`taxonomy.KEYWORDS`) for words the training corpus has too few examples of.
     A keyword matches a token exactly, or, when it is at least `_STEM_MIN` letters long, as
@@ -49,12 +58,32 @@ class KeywordCounts(TransformerMixin, BaseEstimator):
     The keyword lists and prefixes are frozen into the fitted model, so a saved model keeps
     its features whatever the data files say later."""
 
-    def fit(self, texts: Sequence[str], y: Any = None) -> KeywordCounts:
+    categories_: list[str]
+    keywords_: dict[str, str]
+    prefixes_: tuple[str, ...]
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> KeywordIndex:
         self.categories_ = list(CATEGORY_IDS)
         # "|"-joined phrases: the fitted state models have always been pickled with
         self.keywords_ = {c: "|".join(KEYWORDS.get(c, ())) for c in self.categories_}
         self.prefixes_ = PREFIXES
         return self
+
+    def fitted_state(self) -> dict[str, Any]:
+        """What the fitted index is, as plain data (`of_state` builds it again)."""
+        return {
+            "categories": list(self.categories_),
+            "keywords": dict(self.keywords_),
+            "prefixes": list(getattr(self, "prefixes_", PREFIXES)),
+        }
+
+    @classmethod
+    def of_state(cls, state: dict[str, Any]) -> KeywordIndex:
+        index = cls()
+        index.categories_ = list(state["categories"])
+        index.keywords_ = dict(state["keywords"])
+        index.prefixes_ = tuple(state["prefixes"])
+        return index
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -21,7 +21,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from services.categorization.classifier import DEFAULT_HYPERPARAMETERS, Hyperparameters, Model
-from services.categorization.features import KeywordCounts, model_text
+from services.categorization.estimators import KeywordCounts
+from services.categorization.features import model_text
 from services.categorization.normalize import normalize
 from services.categorization.serialisation import fingerprint
 from services.categorization.taxonomy import CATEGORY_IDS, is_category

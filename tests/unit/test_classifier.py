@@ -2,20 +2,25 @@
 corrections."""
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from services.categorization import corpus, features, serialisation
-from services.categorization.classifier import KeywordCounts, Prediction
+from services.categorization import classifier, corpus, features, serialisation
+from services.categorization.classifier import Prediction
 from services.categorization.evaluation import evaluate, format_report
 from services.categorization.fast_features import FastFeatures
 from services.categorization.features import model_text
 from services.categorization.normalize import normalize
+from services.categorization.predictor import Predictor
 from services.categorization.serialisation import MAX_MODEL_BYTES
 from services.categorization.taxonomy import CATEGORY_IDS
 from services.categorization.training import TrainingError, train
 
+ROOT = Path(__file__).resolve().parents[2]
 SNAKES = [
     ("Ada ular kobra masuk ke dapur rumah warga, mohon dievakuasi", "public_order"),
     ("Ular sanca besar di selokan depan rumah, warga takut keluar", "public_order"),
@@ -118,7 +123,8 @@ def test_predictions_are_batched_calibrated_and_ranked(model):
 def test_the_speed_path_gives_sklearns_features_and_predictions(model):
     normalized = [normalize(t) for t, _ in corpus.heldout_examples()]
     union = model.pipeline.named_steps["features"]
-    assert FastFeatures(union).enabled and model.fast
+    assert FastFeatures.of_union(union) is not None and model.fast
+    assert model.predictor is not None
     fast = model.features_of(normalized)
     slow = union.transform([model_text(t, "replace") for t in normalized])
     assert fast.shape == slow.shape
@@ -131,7 +137,49 @@ def test_the_speed_path_gives_sklearns_features_and_predictions(model):
 
 def test_models_pickled_before_the_split_find_their_keyword_counts():
     # their pickles name services.categorization.classifier.KeywordCounts
-    assert KeywordCounts is features.KeywordCounts
+    assert classifier.KeywordCounts is features.KeywordCounts
+
+
+def test_a_stored_model_predicts_without_scikit_learn_and_loads_its_pipeline_on_demand(model):
+    script = (
+        "import sys\n"
+        "from services.categorization import serialisation\n"
+        "model = serialisation.from_bytes(sys.stdin.buffer.read())\n"
+        "print(model.predict(['Lampu PJU mati sejak seminggu'])[0].category)\n"
+        "print('sklearn' in sys.modules)\n"
+        "model.pipeline\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=serialisation.to_bytes(model),
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert done.stdout.decode().split() == ["streetlights", "False", "True"]
+
+
+def test_the_stored_pipeline_shares_the_predictors_arrays_and_predicts_the_same(model):
+    loaded = serialisation.from_bytes(serialisation.to_bytes(model))
+    assert len(serialisation.to_bytes(loaded)) == len(serialisation.to_bytes(model))
+    estimator = loaded.pipeline.named_steps["model"].calibrated_classifiers_[0].estimator
+    assert estimator.coef_ is loaded.predictor.category.coef  # pickled once
+    reference = copy.copy(loaded)
+    reference.fast = False
+    texts = [normalize(t) for t, _ in corpus.heldout_examples()[:200]]
+    assert reference.predict_normalized(texts) == loaded.predict_normalized(texts)
+
+
+def test_a_pipeline_the_predictor_does_not_reproduce_predicts_with_scikit_learn():
+    from services.categorization.classifier import Hyperparameters
+
+    params = Hyperparameters(calibration="sigmoid")
+    sigmoid = train(corpus.train_examples()[::6], hyperparameters=params)
+    assert sigmoid.predictor is None
+    assert Predictor.of_pipeline(sigmoid.pipeline) is None
+    loaded = serialisation.from_bytes(serialisation.to_bytes(sigmoid))
+    assert loaded.predict(["Lampu PJU mati"]) == sigmoid.predict(["Lampu PJU mati"])
 
 
 def test_training_needs_known_categories_and_all_of_them():
