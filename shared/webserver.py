@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+import socket
 import time
 from functools import partial
 from http import HTTPStatus
@@ -245,6 +246,7 @@ class Server(WebServer):
         self.read_timeout_s = float(config.get("HTTP_READ_TIMEOUT_S", 10))
         self.worker_slots = Semaphore(int(config.get("HTTP_WORKERS", 10)))
         self.open_connections = 0
+        self.refusing = 0  # connections over the cap being answered 503
         super().setup()
 
     def start(self):
@@ -261,7 +263,11 @@ class Server(WebServer):
         while self._is_accepting:
             sock, addr = self._sock.accept()
             if self.open_connections >= self.max_connections:
-                refuse(sock)
+                if self.refusing < self.max_connections:
+                    self.refusing += 1
+                    self.container.spawn_managed_thread(partial(self._refuse, sock))
+                else:  # a flood: not even a 503
+                    sock.close()
                 continue
             self.open_connections += 1
             sock.settimeout(self._serv.socket_timeout)
@@ -278,6 +284,12 @@ class Server(WebServer):
             self.open_connections -= 1
             sock.close()
 
+    def _refuse(self, sock):
+        try:
+            refuse(sock)
+        finally:
+            self.refusing -= 1
+
     def get_wsgi_app(self):
         return App(self)
 
@@ -289,11 +301,24 @@ class Server(WebServer):
         return server
 
 
+REFUSE_LINGER_S = 1.0
+
+
 def refuse(sock) -> None:
-    """Answer a connection over the cap with a 503 and close it, without waiting on it."""
+    """Answer a connection over the cap with a 503 and close it within about a second.
+
+    The request the client sent at once is read and dropped after the answer: a socket closed
+    with unread bytes resets the connection, and the reset can destroy the 503 in the client's
+    buffer before it reads it."""
+    deadline = time.monotonic() + REFUSE_LINGER_S
     try:
         sock.settimeout(0.5)
         sock.sendall(error_bytes(503, "too many open connections; try again", retry_after=1))
+        sock.shutdown(socket.SHUT_WR)
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(65536):
+                break
     except OSError:
         pass
     finally:
