@@ -62,6 +62,18 @@ _PREFIXES = _AFFIXES["prefix"]
 _SUFFIXES = _AFFIXES["suffix"]
 # a prefix's nasal replaces the root's first sound: menyumbat = meny + sumbat, menutup = men + tutup
 _NASAL_ROOTS = tuple(tuple(entry.split()) for entry in _AFFIXES["nasal"])
+# A report that says its problem is over (data/duplicate_settled.tsv: its header says how) is
+# marked with one more state-kind feature, SETTLED, so that the scorer sees "fixed" against
+# "broken now" (the feature "settled_clash").
+_SETTLED = lexicon.groups(
+    "duplicate_settled.tsv", ("perfect", "done", "past", "since", "but"), phrases=True
+)
+_PERFECT = frozenset(_SETTLED["perfect"])
+_DONE = frozenset(_SETTLED["done"])
+_PAST = frozenset(tuple(p.split()) for p in _SETTLED["past"])
+_SINCE = frozenset(_SETTLED["since"])
+_BUT = frozenset(_SETTLED["but"])
+SETTLED = "!settled"
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ class Settings:
     enabled: bool = True
     window_days: float = 14.0
     radius_m: float = 150.0
-    min_similarity: float = 0.54  # P(same problem): data/duplicate_scorer.json's threshold
+    min_similarity: float = 0.51  # P(same problem): data/duplicate_scorer.json's threshold
     same_category: bool = False  # measured: see the README (Duplicates)
 
     @property
@@ -232,9 +244,30 @@ def _paired(tokens: list[str], table: dict) -> list[str]:
     return out
 
 
-def _words(text: str) -> list[str]:
+def _tokens(text: str) -> list[str]:
+    return normalize.translate_english(normalize.normalize(text)).split()
+
+
+def settled(tokens: Sequence[str]) -> bool:
+    """The text says its problem is over: a word of completion and one of "done" ("sudah
+    ditambal", "already fixed"; not "sudah tidak ...": no longer leaking, or no longer
+    flowing), or a date in the past ("tahun lalu", not "sejak tahun
+    lalu"), with no "but" after it ("sudah diperbaiki tapi bocor lagi")."""
+    end = None
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in _PERFECT and (following in _DONE or stem(following) in _DONE):
+            end = i + 2
+        elif (token, following) in _PAST and (i == 0 or tokens[i - 1] not in _SINCE):
+            end = i + 2
+        elif end is not None and token in _BUT:
+            end = None
+    return end is not None
+
+
+def _words(text: str, tokens: list[str] | None = None) -> list[str]:
     """The words of a text that may say what its problem is."""
-    tokens = normalize.translate_english(normalize.normalize(text)).split()
+    tokens = _tokens(text) if tokens is None else tokens
     places = PLACE_WORDS | _kelurahan_words()
     return [
         t
@@ -252,7 +285,10 @@ def features(text: str) -> dict[int, float]:
     """Every feature of a text, hashed, with its weight."""
     table = concepts()
     found: dict[int, float] = {}
-    for word in _words(text):
+    tokens = _tokens(text)
+    if settled(tokens):
+        found[_hash(STATE_KIND, SETTLED)] = WEIGHTS[STATE_KIND]
+    for word in _words(text, tokens):
         stemmed = stem(word)
         names = table.get(word) or table.get(stemmed) or _concepts_of(word, table)
         for name in names:
@@ -273,6 +309,11 @@ def signature(text: str, size: int = SIGNATURE_SIZE) -> tuple[int, ...]:
     """The ``size`` heaviest features of a text (ties: the lowest hashes), sorted."""
     kept = sorted(features(text).items(), key=lambda item: (-item[1], item[0]))[:size]
     return tuple(sorted(h for h, _ in kept))
+
+
+@cache
+def _settled_hash() -> int:
+    return _hash(STATE_KIND, SETTLED)
 
 
 def _weight(feature: int) -> float:
@@ -307,6 +348,7 @@ FEATURES = (
     "rare_words",
     "families",
     "family_clash",
+    "settled_clash",
 )
 
 
@@ -362,7 +404,8 @@ def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
     ka, kb = _by_kind(a), _by_kind(b)
     objects_a, objects_b = ka[CONCEPT_KIND], kb[CONCEPT_KIND]
     family = family_hashes()
-    states_a, states_b = ka[STATE_KIND] - family, kb[STATE_KIND] - family
+    mark = _settled_hash()
+    states_a, states_b = ka[STATE_KIND] - family - {mark}, kb[STATE_KIND] - family - {mark}
     families_a, families_b = ka[STATE_KIND] & family, kb[STATE_KIND] & family
     objects, states = _dice(objects_a, objects_b), _dice(states_a, states_b)
     state_clash = float(bool(states_a and states_b and not states_a & states_b))
@@ -382,6 +425,7 @@ def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
         _rare_dice(ka[WORD_KIND], kb[WORD_KIND]),
         _dice(families_a, families_b),
         float(bool(families_a and families_b and not families_a & families_b)),
+        float((mark in ka[STATE_KIND]) != (mark in kb[STATE_KIND])),
     ]
 
 

@@ -510,3 +510,32 @@ def test_suara_pairs_fit_cross_validates_and_writes_a_scorer(tmp_path, capsys):
     assert "5-fold CV by place" in out and "<- configured" in out
     written = d.Scorer.of(json.loads(output.read_text(encoding="utf-8")))
     assert 0.05 <= written.threshold <= 0.95 and written.trained_on == str(TRAIN_PAIRS)
+
+
+@pytest.mark.parametrize(
+    ("text", "over"),
+    [
+        ("Lubang depan SD 1 sudah ditambal bulan lalu, terima kasih", True),
+        ("lampu PJU gang 3 wis didandani, saiki nyala", True),
+        ("The streetlight by the mosque was already fixed, thanks", True),
+        ("Banjir tahun lalu sampai lutut di gang ini", True),
+        ("lubang besar depan SD 1, motor sering jatuh", False),
+        ("sudah diperbaiki tapi bocor lagi", False),  # reopened
+        ("air PDAM sudah tidak mengalir tiga hari", False),  # "no longer" is not "over"
+        ("genangan di gang ini sejak tahun lalu tidak surut", False),  # since: it goes on
+    ],
+)
+def test_a_report_says_its_problem_is_over(text, over):
+    assert d.settled(d._tokens(text)) is over
+    assert (d._hash(d.STATE_KIND, d.SETTLED) in d.signature(text)) is over
+
+
+def test_a_fixed_problem_is_no_voice_of_the_same_problem_now():
+    now = d.signature("Lubang besar di jalan depan SD Kuripan Kidul, anak sering jatuh")
+    fixed = d.signature("Lubang depan SD Kuripan Kidul sudah ditambal bulan lalu, terima kasih")
+    again = d.signature("jalan depan SD Kuripan Kidul bolong gede, anak-anak hampir jatuh")
+    named = dict(zip(d.FEATURES, d.pair_features(now, fixed), strict=True))
+    assert named["settled_clash"] == 1 and named["states"] > 0  # the mark is no shared state
+    assert dict(zip(d.FEATURES, d.pair_features(now, again), strict=True))["settled_clash"] == 0
+    scorer = d.scorer()
+    assert scorer.probability(now, fixed) < scorer.threshold <= scorer.probability(now, again)
