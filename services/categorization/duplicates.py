@@ -83,7 +83,7 @@ class Settings:
     enabled: bool = True
     window_days: float = 14.0
     radius_m: float = 150.0
-    min_similarity: float = 0.51  # P(same problem): data/duplicate_scorer.json's threshold
+    min_similarity: float = 0.48  # P(same problem): data/duplicate_scorer.json's threshold
     same_category: bool = False  # measured: see the README (Duplicates)
 
     @property
@@ -249,20 +249,34 @@ def _tokens(text: str) -> list[str]:
 
 
 def settled(tokens: Sequence[str]) -> bool:
-    """The text says its problem is over: a word of completion and one of "done" ("sudah
-    ditambal", "already fixed"; not "sudah tidak ...": no longer leaking, or no longer
-    flowing), or a date in the past ("tahun lalu", not "sejak tahun
-    lalu"), with no "but" after it ("sudah diperbaiki tapi bocor lagi")."""
+    """The text says its problem is over: a word of completion and, one or two words on, one of
+    "done" ("sudah ditambal", "sudah lebih jernih", "has been fixed"; not "sudah tidak ...": no
+    longer leaking, or no longer flowing), or a date in the past ("tahun lalu", not "sejak
+    tahun lalu"), with no "but" after it ("sudah diperbaiki tapi bocor lagi")."""
     end = None
     for i, token in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token in _PERFECT and (following in _DONE or stem(following) in _DONE):
+        if (
+            token in _PERFECT
+            and following not in NEGATORS
+            and any(_done(t) for t in tokens[i + 1 : i + 3])
+        ):
             end = i + 2
         elif (token, following) in _PAST and (i == 0 or tokens[i - 1] not in _SINCE):
             end = i + 2
-        elif end is not None and token in _BUT:
+        elif end is not None and i >= end and token in _BUT:
             end = None
     return end is not None
+
+
+def _done(token: str) -> bool:
+    """A word of `done`, as written, stemmed or with each suffix and prefix off."""
+    if token in _DONE or stem(token) in _DONE:
+        return True
+    forms = [token] + [token[: -len(s)] for s in _SUFFIXES if token.endswith(s)]
+    return any(
+        form[len(p) :] in _DONE for form in forms for p in _PREFIXES if form.startswith(p)
+    ) or any(form in _DONE for form in forms)
 
 
 def _words(text: str, tokens: list[str] | None = None) -> list[str]:
