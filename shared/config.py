@@ -95,7 +95,7 @@ SETTINGS = (
     ),
     Setting(
         "SUARA_DUPLICATE_MIN_SIMILARITY",
-        "0.48",
+        "0.43",
         "the probability (0..1) that two texts tell the same problem from which a report "
         "repeats an open case (the pair scorer's, services/categorization/duplicates.py)",
     ),
@@ -766,7 +766,7 @@ def duplicate_settings(env: Mapping[str, str] | None = None) -> dict:
     radius = _number(env, "SUARA_DUPLICATE_RADIUS_M", 150.0)
     if not 1 <= radius <= 5000:
         raise ConfigError(f"SUARA_DUPLICATE_RADIUS_M must be 1 to 5000 metres, got {radius}")
-    similarity = _number(env, "SUARA_DUPLICATE_MIN_SIMILARITY", 0.48)
+    similarity = _number(env, "SUARA_DUPLICATE_MIN_SIMILARITY", 0.43)
     if not 0 < similarity <= 1:
         raise ConfigError(
             f"SUARA_DUPLICATE_MIN_SIMILARITY must be more than 0 and at most 1, got {similarity}"

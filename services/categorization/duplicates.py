@@ -83,7 +83,7 @@ class Settings:
     enabled: bool = True
     window_days: float = 14.0
     radius_m: float = 150.0
-    min_similarity: float = 0.48  # P(same problem): data/duplicate_scorer.json's threshold
+    min_similarity: float = 0.43  # P(same problem): data/duplicate_scorer.json's threshold
     same_category: bool = False  # measured: see the README (Duplicates)
 
     @property

@@ -114,7 +114,7 @@ def test_labelled_styles_replace_the_style_guessed_from_the_length():
 
 
 # Regression guards on the independent hard sets (issue 15): figures below what they give
-# today (urgency 0.954 / 0.886, pair F1 0.758), so a change that makes triage or "me too"
+# today (urgency 0.954 / 0.886, pair F1 0.773), so a change that makes triage or "me too"
 # worse on texts nobody tuned on fails here. Nothing is chosen from these files.
 def test_the_urgent_flag_on_the_hard_test_set_does_not_regress():
     from pathlib import Path
@@ -145,4 +145,4 @@ def test_me_too_on_the_hard_pairs_does_not_regress():
         for p in pairs
     ]
     threshold = config.duplicate_settings({})["min_similarity"]
-    assert duplicates.pair_scores(scored, threshold).f1 >= 0.74
+    assert duplicates.pair_scores(scored, threshold).f1 >= 0.75
