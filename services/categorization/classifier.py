@@ -35,11 +35,11 @@ TOP_K = 3
 
 
 def __getattr__(name: str) -> Any:
-    # models pickled before the split name `classifier.KeywordCounts`
+    # models pickled before the split name `classifier.KeywordCounts`: features' own
     if name == "KeywordCounts":
-        from services.categorization.estimators import KeywordCounts
+        from services.categorization import features as module
 
-        return KeywordCounts
+        return module.KeywordCounts
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

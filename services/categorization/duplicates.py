@@ -196,10 +196,10 @@ def stem(word: str) -> str:
     return word
 
 
-def _concepts_of(word: str, table: dict) -> tuple[str, ...]:
-    """The concepts of a word the light stem misses: each suffix off ("retakan": retak, not
-    "reta" after "kan"), then each prefix off, with the root's first sound back after a
-    nasal prefix ("menyumbat": sumbat); the first form the table knows."""
+def _forms(word: str) -> list[str]:
+    """A word as written, with each suffix off ("retakan": retak, not "reta" after "kan"),
+    then each prefix off, with the root's first sound back after a nasal prefix
+    ("menyumbat": sumbat), in that order."""
     forms = [word] + [word[: -len(s)] for s in _SUFFIXES if word.endswith(s)]
     for form in list(forms):
         for prefix in _PREFIXES:
@@ -208,7 +208,13 @@ def _concepts_of(word: str, table: dict) -> tuple[str, ...]:
         for prefix, sound in _NASAL_ROOTS:
             if form.startswith(prefix) and len(form) - len(prefix) >= 3:
                 forms.append(sound + form[len(prefix) :])
-    for form in forms:
+    return forms
+
+
+def _concepts_of(word: str, table: dict) -> tuple[str, ...]:
+    """The concepts of a word the light stem misses: those of its first form (`_forms`) the
+    table knows."""
+    for form in _forms(word):
         if form in table:
             return table[form]
     return ()
@@ -270,13 +276,8 @@ def settled(tokens: Sequence[str]) -> bool:
 
 
 def _done(token: str) -> bool:
-    """A word of `done`, as written, stemmed or with each suffix and prefix off."""
-    if token in _DONE or stem(token) in _DONE:
-        return True
-    forms = [token] + [token[: -len(s)] for s in _SUFFIXES if token.endswith(s)]
-    return any(
-        form[len(p) :] in _DONE for form in forms for p in _PREFIXES if form.startswith(p)
-    ) or any(form in _DONE for form in forms)
+    """A word of `done`, stemmed or in one of its forms (`_forms`: "diganti" -> "ganti")."""
+    return stem(token) in _DONE or any(form in _DONE for form in _forms(token))
 
 
 def _words(text: str, tokens: list[str] | None = None) -> list[str]:
@@ -295,13 +296,16 @@ def _hash(kind: int, feature: str) -> int:
     return (int.from_bytes(digest, "big") >> 2) << 2 | kind
 
 
+SETTLED_HASH = _hash(STATE_KIND, SETTLED)
+
+
 def features(text: str) -> dict[int, float]:
     """Every feature of a text, hashed, with its weight."""
     table = concepts()
     found: dict[int, float] = {}
     tokens = _tokens(text)
     if settled(tokens):
-        found[_hash(STATE_KIND, SETTLED)] = WEIGHTS[STATE_KIND]
+        found[SETTLED_HASH] = WEIGHTS[STATE_KIND]
     for word in _words(text, tokens):
         stemmed = stem(word)
         names = table.get(word) or table.get(stemmed) or _concepts_of(word, table)
@@ -323,11 +327,6 @@ def signature(text: str, size: int = SIGNATURE_SIZE) -> tuple[int, ...]:
     """The ``size`` heaviest features of a text (ties: the lowest hashes), sorted."""
     kept = sorted(features(text).items(), key=lambda item: (-item[1], item[0]))[:size]
     return tuple(sorted(h for h, _ in kept))
-
-
-@cache
-def _settled_hash() -> int:
-    return _hash(STATE_KIND, SETTLED)
 
 
 def _weight(feature: int) -> float:
@@ -418,7 +417,7 @@ def pair_features(a: Sequence[int], b: Sequence[int]) -> list[float]:
     ka, kb = _by_kind(a), _by_kind(b)
     objects_a, objects_b = ka[CONCEPT_KIND], kb[CONCEPT_KIND]
     family = family_hashes()
-    mark = _settled_hash()
+    mark = SETTLED_HASH
     states_a, states_b = ka[STATE_KIND] - family - {mark}, kb[STATE_KIND] - family - {mark}
     families_a, families_b = ka[STATE_KIND] & family, kb[STATE_KIND] & family
     objects, states = _dice(objects_a, objects_b), _dice(states_a, states_b)
